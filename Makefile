@@ -1,0 +1,51 @@
+# The one entry point for people and CI. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+JARS   := .jars
+DEMO   := demo
+BENCH_EVENTS ?= 2000000
+
+.PHONY: setup demo test test-unit lint bench clean
+
+setup: $(VENV)/.installed $(JARS)/.resolved
+
+# The venv is rebuilt whenever the pins or setup.py change.
+$(VENV)/.installed: requirements.txt setup.py
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' 
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+# Delta's jars, resolved by Maven from pom.xml into a git-ignored folder (no Ivy download at session start).
+$(JARS)/.resolved: pom.xml
+	rm -rf $(JARS)
+	mvn --batch-mode --quiet dependency:copy-dependencies -DoutputDirectory=$(JARS) \
+	    -DincludeGroupIds=io.delta,io.unitycatalog
+	touch $@
+
+demo: setup
+	rm -rf $(DEMO)
+	@start=$$(date +%s); \
+	$(BIN)/lakehouse generate --out $(DEMO)/landing --events 1000000 --hours 48 && \
+	$(BIN)/lakehouse run --source files:$(DEMO)/landing --warehouse $(DEMO)/warehouse \
+	    --checkpoints $(DEMO)/checkpoints && \
+	$(BIN)/lakehouse report --warehouse $(DEMO)/warehouse && \
+	echo "demo finished in $$(( $$(date +%s) - start )) s; tables under $(DEMO)/warehouse"
+
+test: setup lint
+	$(BIN)/pytest
+
+test-unit: setup
+	$(BIN)/pytest -m "not integration"
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check jobs tests scripts
+	$(BIN)/ruff format --check jobs tests scripts
+
+bench: setup
+	$(BIN)/python scripts/bench.py --events $(BENCH_EVENTS)
+
+clean:
+	rm -rf $(DEMO) bench warehouse checkpoints landing spark-warehouse

@@ -1,0 +1,1 @@
+"""Merchant Insights lakehouse jobs."""

@@ -1,0 +1,42 @@
+"""The `lakehouse` command: dispatches to each job's main()."""
+
+from __future__ import annotations
+
+import sys
+
+from jobs import bronze, generate, gold, pipeline, report, silver
+
+COMMANDS = {
+    "generate": (generate.main, "write synthetic JSON Lines events"),
+    "bronze": (bronze.main, "land new source records in bronze.events"),
+    "silver": (silver.main, "validate and de-duplicate bronze into silver (or rerun --date/--hour)"),
+    "gold": (gold.main, "recompute the gold metrics touched by new silver rows (or rerun --date/--hour)"),
+    "run": (pipeline.main, "bronze -> silver -> gold for everything new"),
+    "report": (report.main, "rows per table, quarantine by reason, top merchants"),
+}
+
+
+def usage() -> str:
+    lines = [
+        "usage: lakehouse <command> [options]   (lakehouse <command> --help for its options)",
+        "",
+        "commands:",
+    ]
+    lines += [f"  {name:<10}{summary}" for name, (_, summary) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage())
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"lakehouse: error: unknown command {command!r} (one of: {', '.join(COMMANDS)})", file=sys.stderr)
+        return 2
+    return COMMANDS[command][0](rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""`lakehouse report`: rows per table, quarantine by reason, and the top merchants by net sales."""
+
+from __future__ import annotations
+
+import sys
+
+from pyspark.sql import Column, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.entry import run_entry, spark_session
+from jobs.settings import JobArgumentParser, Settings, add_settings_arguments, settings_from
+from jobs.tables import TABLES, ensure_tables, read_table
+
+# ISO 4217 minor-unit exponents of the currencies that do not use 2 decimals (enough for display only).
+MINOR_UNIT_EXPONENTS = {"JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3}
+
+
+def minor_unit_exponent(currency: Column) -> Column:
+    exponents = F.create_map(*[F.lit(x) for pair in MINOR_UNIT_EXPONENTS.items() for x in pair])
+    return F.coalesce(exponents[currency], F.lit(2))
+
+
+def major_units(minor: int, currency: str) -> str:
+    exponent = MINOR_UNIT_EXPONENTS.get(currency, 2)
+    whole, fraction = divmod(abs(minor), 10**exponent)
+    sign = "-" if minor < 0 else ""
+    return f"{sign}{whole:,}" + (f".{fraction:0{exponent}d}" if exponent else "") + f" {currency}"
+
+
+def report_lines(spark: SparkSession, settings: Settings, top: int = 10) -> list[str]:
+    ensure_tables(spark, settings, TABLES)
+    lines = ["rows per table:"]
+    lines += [f"  {name:<28}{read_table(spark, settings, name).count():>12,}" for name in TABLES]
+
+    reasons = read_table(spark, settings, "silver.quarantine").groupBy("reason").count().orderBy(F.desc("count"))
+    lines.append("quarantine by reason:")
+    lines += [f"  {row['reason']:<36}{row['count']:>8,}" for row in reasons.collect()]
+
+    net = (
+        read_table(spark, settings, "gold.merchant_hourly_sales")
+        .groupBy("merchant_id", "currency")
+        .agg(F.sum("net_minor").alias("net_minor"), F.sum("orders").alias("orders"))
+        .withColumn("net_major", F.col("net_minor") / F.pow(F.lit(10), minor_unit_exponent(F.col("currency"))))
+        .orderBy(F.desc("net_major"), "merchant_id")
+        .limit(top)
+    )
+    lines.append(f"top {top} merchants by net sales (per currency, ranked in major units):")
+    lines += [
+        f"  {row['merchant_id']:<12}{major_units(row['net_minor'], row['currency']):>24}{row['orders']:>9,} orders"
+        for row in net.collect()
+    ]
+    return lines
+
+
+def build_parser() -> JobArgumentParser:
+    parser = JobArgumentParser(prog="lakehouse report", description=__doc__.splitlines()[0])
+    add_settings_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    def work() -> None:
+        settings = settings_from(args)
+        with spark_session(settings, "report") as spark:
+            print("\n".join(report_lines(spark, settings)))
+
+    return run_entry("lakehouse report", work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""One Settings object from command-line flags, then LAKEHOUSE_* environment variables, then laptop defaults.
+
+This is the only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import NoReturn
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS = {
+    "warehouse": "./warehouse",
+    "checkpoints": "./checkpoints",
+    "source": "files:./landing",
+    "master": "local[*]",
+    "shuffle_partitions": "8",
+    "driver_memory": "4g",
+    "jars": str(REPO_ROOT / ".jars"),
+}
+
+
+class UsageError(Exception):
+    """A bad argument or setting: reported in one line, exit status 2."""
+
+
+class JobArgumentParser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line (no usage dump) and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse: str
+    checkpoints: str
+    source: str
+    master: str
+    shuffle_partitions: int
+    driver_memory: str
+    jars: str
+
+    def table_path(self, table: str) -> str:
+        """`silver.events` -> `<warehouse>/silver/events`."""
+        layer, name = table.split(".")
+        return f"{self.warehouse}/{layer}/{name}"
+
+    def checkpoint_path(self, query: str) -> str:
+        return f"{self.checkpoints}/{query}"
+
+
+def _absolute(location: str) -> str:
+    """Local paths become absolute; URIs such as s3a://bucket/prefix are kept as given."""
+    return location if "://" in location else str(Path(location).expanduser().resolve())
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("configuration (flag, else LAKEHOUSE_<NAME>, else default)")
+    group.add_argument("--warehouse", help=f"root of the Delta tables (default {DEFAULTS['warehouse']})")
+    group.add_argument("--checkpoints", help=f"root of stream checkpoints (default {DEFAULTS['checkpoints']})")
+    group.add_argument("--source", help="files:<dir> | kafka:<servers>/<topic> | kinesis:<stream>")
+    group.add_argument("--master", help=f"Spark master (default {DEFAULTS['master']})")
+
+
+def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+
+    def pick(name: str) -> str:
+        flag = getattr(args, name, None)
+        if flag is not None:
+            return flag
+        return env.get(f"LAKEHOUSE_{name.upper()}", DEFAULTS[name])
+
+    partitions = pick("shuffle_partitions")
+    if not partitions.isdigit() or int(partitions) < 1:
+        raise UsageError(f"LAKEHOUSE_SHUFFLE_PARTITIONS must be a positive integer, got {partitions!r}")
+    return Settings(
+        warehouse=_absolute(pick("warehouse")),
+        checkpoints=_absolute(pick("checkpoints")),
+        source=pick("source"),
+        master=pick("master"),
+        shuffle_partitions=int(partitions),
+        driver_memory=pick("driver_memory"),
+        jars=_absolute(pick("jars")),
+    )
+
+
+# --- time slices -------------------------------------------------------------------------------------------
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def parse_hour(text: str) -> int:
+    if not text.isdigit() or not 0 <= int(text) <= 23:
+        raise argparse.ArgumentTypeError(f"hour must be an integer from 0 to 23, got {text!r}")
+    return int(text)
+
+
+def add_slice_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--date", type=parse_date, help=f"rerun the {what} of one UTC date (YYYY-MM-DD)")
+    parser.add_argument("--hour", type=parse_hour, help="with --date: only this UTC hour (0-23)")
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A UTC date, or one hour of it, to recompute."""
+
+    day: date
+    hour: int | None = None
+
+    @property
+    def start(self) -> datetime:
+        return datetime(self.day.year, self.day.month, self.day.day, self.hour or 0, tzinfo=UTC)
+
+    @property
+    def end(self) -> datetime:
+        return self.start + (timedelta(days=1) if self.hour is None else timedelta(hours=1))
+
+    def hours(self) -> list[datetime]:
+        count = 24 if self.hour is None else 1
+        return [self.start + timedelta(hours=i) for i in range(count)]
+
+    def __str__(self) -> str:
+        return self.day.isoformat() if self.hour is None else f"{self.day.isoformat()} {self.hour:02d}:00 UTC"
+
+
+def slice_from(args: argparse.Namespace) -> Slice | None:
+    if args.hour is not None and args.date is None:
+        raise UsageError("--hour needs --date")
+    return None if args.date is None else Slice(args.date, args.hour)
+
+
+def debug_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """LAKEHOUSE_DEBUG=1 makes failures print their traceback."""
+    env = os.environ if env is None else env
+    return env.get("LAKEHOUSE_DEBUG", "") not in ("", "0")

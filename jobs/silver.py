@@ -1,0 +1,109 @@
+"""Silver: validate, type and de-duplicate what bronze landed; rejected records go to silver.quarantine.
+
+Incremental runs follow bronze as a stream (checkpoint <checkpoints>/silver). `--date D [--hour H]` reprocesses the
+bronze records ingested in that UTC slice. Both write only with insert-only MERGEs (silver.events on event_id,
+quarantine on the record's source position), so reprocessing adds nothing that is already there and a copy of an
+event counts once however far apart the copies arrive. Spark-submit: `spark-submit jobs/silver.py [flags]`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from jobs.entry import StageReport, run_entry, spark_session
+from jobs.settings import (
+    JobArgumentParser,
+    Settings,
+    Slice,
+    add_settings_arguments,
+    add_slice_arguments,
+    settings_from,
+    slice_from,
+)
+from jobs.tables import ensure_tables, insert_missing, is_in, read_table
+from jobs.transforms.dedup import first_copy_per_event
+from jobs.transforms.validation import SILVER_COLUMNS, accepted_events, quarantined_records, validate_events
+
+SOURCE, EVENTS, QUARANTINE = "bronze.events", "silver.events", "silver.quarantine"
+
+
+def process_records(spark: SparkSession, settings: Settings, records: DataFrame, report: StageReport) -> None:
+    """Validate one set of bronze records and write its accepted events and its rejects."""
+    validated = records.transform(validate_events).persist()
+    try:
+        received = validated.count()
+        if received == 0:
+            return
+        reasons = {row["reason"]: row["count"] for row in validated.groupBy("reason").count().collect()}
+        rejected = sum(count for reason, count in reasons.items() if reason is not None)
+        ingest_dates = [row[0] for row in validated.select("ingest_date").distinct().collect()]
+        insert_missing(
+            spark,
+            settings,
+            QUARANTINE,
+            quarantined_records(validated),
+            f"t.{is_in('ingest_date', ingest_dates)} AND t.ingest_date = s.ingest_date "
+            "AND t.source_position = s.source_position",
+        )
+        first_copies = validated.transform(accepted_events).transform(first_copy_per_event).select(*SILVER_COLUMNS)
+        inserted = insert_missing(spark, settings, EVENTS, first_copies, "t.event_id = s.event_id")
+        report.rows_in += received
+        report.rows_out += inserted
+        report.add("quarantined", rejected)
+        report.add("copies dropped", received - rejected - inserted)
+    finally:
+        validated.unpersist()
+
+
+def bronze_slice(spark: SparkSession, settings: Settings, ingest_slice: Slice) -> DataFrame:
+    bronze = read_table(spark, settings, SOURCE)
+    in_slice = (
+        (F.col("ingest_date") == F.lit(ingest_slice.day))
+        & (F.col("ingested_at") >= F.lit(ingest_slice.start))
+        & (F.col("ingested_at") < F.lit(ingest_slice.end))
+    )
+    return bronze.filter(in_slice)
+
+
+def run(spark: SparkSession, settings: Settings, ingest_slice: Slice | None = None) -> StageReport:
+    report = StageReport("silver")
+    ensure_tables(spark, settings, [SOURCE, EVENTS, QUARANTINE])
+    if ingest_slice is not None:
+        process_records(spark, settings, bronze_slice(spark, settings, ingest_slice), report)
+        return report.finish()
+    query = (
+        spark.readStream.format("delta")
+        .load(settings.table_path(SOURCE))
+        .writeStream.foreachBatch(lambda batch, _batch_id: process_records(spark, settings, batch, report))
+        .option("checkpointLocation", settings.checkpoint_path("silver"))
+        .trigger(availableNow=True)
+        .start()
+    )
+    query.awaitTermination()
+    return report.finish()
+
+
+def build_parser() -> JobArgumentParser:
+    parser = JobArgumentParser(prog="lakehouse silver", description=__doc__.splitlines()[0])
+    add_settings_arguments(parser)
+    add_slice_arguments(parser, "bronze records ingested")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    def work() -> None:
+        settings = settings_from(args)
+        ingest_slice = slice_from(args)
+        with spark_session(settings, "silver") as spark:
+            run(spark, settings, ingest_slice).print()
+
+    return run_entry("lakehouse silver", work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""The one Spark session factory: Delta on, UTC, jars from the Maven-resolved cache, quiet logs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from jobs.settings import Settings, UsageError
+
+LOG_CONFIG = Path(__file__).resolve().parent / "conf" / "log4j2.properties"
+
+
+def jar_paths(jar_dir: str) -> list[str]:
+    jars = sorted(str(path) for path in Path(jar_dir).glob("*.jar"))
+    if not any(Path(jar).name.startswith("delta-spark_") for jar in jars):
+        raise UsageError(f"Delta jars not found in {jar_dir}: run `make setup` (it resolves them with Maven)")
+    return jars
+
+
+def build_session(settings: Settings, app_name: str) -> SparkSession:
+    java_options = f"-Dlog4j.configurationFile={LOG_CONFIG.as_uri()}"
+    session = (
+        SparkSession.builder.appName(app_name)
+        .master(settings.master)
+        .config("spark.jars", ",".join(jar_paths(settings.jars)))
+        .config("spark.driver.memory", settings.driver_memory)
+        .config("spark.driver.extraJavaOptions", java_options)
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", settings.shuffle_partitions)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        # A laptop-sized Delta log: fewer partitions to read each snapshot.
+        .config("spark.databricks.delta.snapshotPartitions", 4)
+        .config("spark.sql.streaming.stopActiveRunOnRestart", "true")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("WARN")
+    return session

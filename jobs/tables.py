@@ -1,0 +1,111 @@
+"""The Delta tables of DESIGN.md section 3: their schemas, where they live, and the idempotent ways to write them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+
+from jobs.settings import Settings
+
+ITEMS = "ARRAY<STRUCT<sku: STRING, name: STRING, quantity: BIGINT, unit_price_minor: BIGINT>>"
+ACTIVITY = """events BIGINT, page_views BIGINT, add_to_carts BIGINT, checkouts BIGINT, orders BIGINT,
+    refunds BIGINT, sessions BIGINT, sessions_sketch BINARY, customers BIGINT, customers_sketch BINARY,
+    conversion_rate DOUBLE, updated_at TIMESTAMP"""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    columns: str  # SQL DDL column list
+    partitioned_by: str
+
+
+TABLES = {
+    "bronze.events": TableSpec(
+        "payload STRING, source STRING, source_position STRING, ingested_at TIMESTAMP, ingest_date DATE",
+        "ingest_date",
+    ),
+    "silver.events": TableSpec(
+        f"""event_id STRING, event_type STRING, merchant_id STRING, occurred_at TIMESTAMP, schema_version INT,
+        customer_id STRING, session_id STRING, order_id STRING, currency STRING, amount_minor BIGINT,
+        items {ITEMS}, url STRING, extra STRING, event_hour TIMESTAMP, event_date DATE, ingested_at TIMESTAMP""",
+        "event_date",
+    ),
+    "silver.quarantine": TableSpec(
+        "payload STRING, reason STRING, source_position STRING, ingested_at TIMESTAMP, ingest_date DATE",
+        "ingest_date",
+    ),
+    "gold.merchant_hourly": TableSpec(f"merchant_id STRING, hour_start TIMESTAMP, date DATE, {ACTIVITY}", "date"),
+    "gold.merchant_hourly_sales": TableSpec(
+        """merchant_id STRING, hour_start TIMESTAMP, date DATE, currency STRING, orders BIGINT, gross_minor BIGINT,
+        refunds BIGINT, refunded_minor BIGINT, net_minor BIGINT, items_sold BIGINT, avg_order_minor BIGINT""",
+        "date",
+    ),
+    "gold.merchant_daily": TableSpec(f"merchant_id STRING, date DATE, {ACTIVITY}", "date"),
+    "gold.product_daily": TableSpec(
+        """merchant_id STRING, date DATE, sku STRING, currency STRING, name STRING, units BIGINT,
+        revenue_minor BIGINT""",
+        "date",
+    ),
+}
+
+
+def ensure_tables(spark: SparkSession, settings: Settings, names: Iterable[str]) -> None:
+    """Create the tables that do not exist yet, so readers always find the contract schema."""
+    for name in names:
+        spec = TABLES[name]
+        spark.sql(
+            f"CREATE TABLE IF NOT EXISTS delta.`{settings.table_path(name)}` ({spec.columns}) "
+            f"USING delta PARTITIONED BY ({spec.partitioned_by})"
+        )
+
+
+def read_table(spark: SparkSession, settings: Settings, name: str) -> DataFrame:
+    return spark.read.format("delta").load(settings.table_path(name))
+
+
+def sql_literal(value: date | datetime | str) -> str:
+    if isinstance(value, datetime):
+        return f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S}'"  # UTC: every session runs in UTC
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    return "'" + value.replace("'", "''") + "'"
+
+
+def is_in(column: str, values: Iterable[date | datetime | str]) -> str:
+    return f"{column} IN ({', '.join(sql_literal(v) for v in sorted(set(values)))})"
+
+
+def replace_where(settings: Settings, name: str, rows: DataFrame, predicate: str) -> None:
+    """Atomically replace the rows matching `predicate` with `rows` (one Delta commit)."""
+    partition = TABLES[name].partitioned_by
+    (
+        rows.repartition(partition)
+        .sortWithinPartitions(partition, "merchant_id")  # clusters each file by merchant for data skipping
+        .write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", predicate)
+        .save(settings.table_path(name))
+    )
+
+
+def insert_missing(spark: SparkSession, settings: Settings, name: str, rows: DataFrame, match: str) -> int:
+    """Insert the rows that have no match in the table (an insert-only MERGE, so a rerun adds nothing).
+    `match` is the merge condition over aliases `t` (table) and `s` (rows). Returns the number inserted."""
+    target = DeltaTable.forPath(spark, settings.table_path(name)).alias("t")
+    result = target.merge(rows.alias("s"), match).whenNotMatchedInsertAll().execute()
+    return int(result.first()["num_inserted_rows"])
+
+
+def table_version(spark: SparkSession, settings: Settings, name: str) -> int:
+    return DeltaTable.forPath(spark, settings.table_path(name)).history(1).first()["version"]
+
+
+def rows_written_since(spark: SparkSession, settings: Settings, name: str, version: int) -> int:
+    """Rows added by the commits after `version`, from Delta's own operation metrics."""
+    history = DeltaTable.forPath(spark, settings.table_path(name)).history()
+    commits = history.filter(history.version > version).select("operationMetrics").collect()
+    return sum(int((row["operationMetrics"] or {}).get("numOutputRows", 0)) for row in commits)

@@ -1,0 +1,1 @@
+"""Pure DataFrame -> DataFrame functions: they never read or write storage."""

@@ -1,0 +1,155 @@
+"""Gold metrics from silver events (DESIGN.md section 3). Each function ends in a select: its output contract."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+# lgConfigK 14: relative standard error 0.8%, so estimates stay within 2% of exact; small sets are counted exactly.
+SKETCH_LG_K = 14
+
+EVENT_TYPE_COUNTS = {
+    "page_views": "page_view",
+    "add_to_carts": "add_to_cart",
+    "checkouts": "checkout_started",
+    "orders": "order_placed",
+    "refunds": "order_refunded",
+}
+
+ACTIVITY_COLUMNS = [
+    "events",
+    *EVENT_TYPE_COUNTS,
+    "sessions",
+    "sessions_sketch",
+    "customers",
+    "customers_sketch",
+]
+HOURLY_COLUMNS = ["merchant_id", "hour_start", "date", *ACTIVITY_COLUMNS, "conversion_rate", "updated_at"]
+DAILY_COLUMNS = ["merchant_id", "date", *ACTIVITY_COLUMNS, "conversion_rate", "updated_at"]
+SALES_COLUMNS = [
+    "merchant_id",
+    "hour_start",
+    "date",
+    "currency",
+    "orders",
+    "gross_minor",
+    "refunds",
+    "refunded_minor",
+    "net_minor",
+    "items_sold",
+    "avg_order_minor",
+]
+PRODUCT_COLUMNS = ["merchant_id", "date", "sku", "currency", "name", "units", "revenue_minor"]
+
+
+def conversion_rate(orders: Column, sessions: Column) -> Column:
+    return F.when(sessions > 0, orders.cast("double") / sessions)
+
+
+def rounded_half_up_ratio(numerator: Column, denominator: Column) -> Column:
+    """numerator / denominator rounded half up, in exact decimal arithmetic; null when denominator is 0."""
+    exact = numerator.cast("decimal(38,0)") / denominator.cast("decimal(38,0)")
+    return F.when(denominator > 0, F.round(exact, 0).cast("bigint"))
+
+
+def _count_of(event_type: str) -> Column:
+    return F.count_if(F.col("event_type") == event_type).cast("bigint")
+
+
+def _sum_when(condition: Column, value: Column) -> Column:
+    return F.coalesce(F.sum(F.when(condition, value)), F.lit(0)).cast("bigint")
+
+
+def merchant_hourly(events: DataFrame) -> DataFrame:
+    """Silver events -> one row per (merchant_id, hour_start)."""
+    return (
+        events.groupBy("merchant_id", F.col("event_hour").alias("hour_start"))
+        .agg(
+            F.count(F.lit(1)).cast("bigint").alias("events"),
+            *[_count_of(event_type).alias(name) for name, event_type in EVENT_TYPE_COUNTS.items()],
+            F.hll_sketch_agg("session_id", SKETCH_LG_K).alias("sessions_sketch"),
+            F.hll_sketch_agg("customer_id", SKETCH_LG_K).alias("customers_sketch"),
+            F.max("ingested_at").alias("updated_at"),
+        )
+        .withColumns(
+            {
+                "date": F.to_date("hour_start"),
+                "sessions": F.hll_sketch_estimate("sessions_sketch"),
+                "customers": F.hll_sketch_estimate("customers_sketch"),
+            }
+        )
+        .withColumn("conversion_rate", conversion_rate(F.col("orders"), F.col("sessions")))
+        .select(*HOURLY_COLUMNS)
+    )
+
+
+def merchant_daily(hourly: DataFrame) -> DataFrame:
+    """Hourly rows -> one row per (merchant_id, date); distinct counts from the union of the hourly sketches."""
+    return (
+        hourly.groupBy("merchant_id", "date")
+        .agg(
+            *[F.sum(name).cast("bigint").alias(name) for name in ["events", *EVENT_TYPE_COUNTS]],
+            F.hll_union_agg("sessions_sketch").alias("sessions_sketch"),
+            F.hll_union_agg("customers_sketch").alias("customers_sketch"),
+            F.max("updated_at").alias("updated_at"),
+        )
+        .withColumns(
+            {
+                "sessions": F.hll_sketch_estimate("sessions_sketch"),
+                "customers": F.hll_sketch_estimate("customers_sketch"),
+            }
+        )
+        .withColumn("conversion_rate", conversion_rate(F.col("orders"), F.col("sessions")))
+        .select(*DAILY_COLUMNS)
+    )
+
+
+def merchant_hourly_sales(events: DataFrame) -> DataFrame:
+    """Silver events -> one row per (merchant_id, hour_start, currency) with orders or refunds.
+    A refund counts in the hour of its own occurred_at."""
+    is_order = F.col("event_type") == "order_placed"
+    is_refund = F.col("event_type") == "order_refunded"
+    units_in_order = F.aggregate("items", F.lit(0).cast("bigint"), lambda total, item: total + item["quantity"])
+    return (
+        events.filter(is_order | is_refund)
+        .groupBy("merchant_id", F.col("event_hour").alias("hour_start"), "currency")
+        .agg(
+            F.count_if(is_order).cast("bigint").alias("orders"),
+            _sum_when(is_order, F.col("amount_minor")).alias("gross_minor"),
+            F.count_if(is_refund).cast("bigint").alias("refunds"),
+            _sum_when(is_refund, F.col("amount_minor")).alias("refunded_minor"),
+            _sum_when(is_order, F.coalesce(units_in_order, F.lit(0))).alias("items_sold"),
+        )
+        .withColumns(
+            {
+                "date": F.to_date("hour_start"),
+                "net_minor": F.col("gross_minor") - F.col("refunded_minor"),
+                "avg_order_minor": rounded_half_up_ratio(F.col("gross_minor"), F.col("orders")),
+            }
+        )
+        .select(*SALES_COLUMNS)
+    )
+
+
+def product_daily(events: DataFrame) -> DataFrame:
+    """Silver events -> one row per (merchant_id, date, sku, currency) from the items of orders.
+    `name` is the one in the latest order of the day (ties broken by event_id, so reruns agree)."""
+    latest_first = F.struct(F.col("occurred_at"), F.col("event_id"))
+    return (
+        events.filter((F.col("event_type") == "order_placed") & F.col("items").isNotNull())
+        .select(
+            "merchant_id",
+            "event_date",
+            "currency",
+            "occurred_at",
+            "event_id",
+            F.explode("items").alias("item"),
+        )
+        .groupBy("merchant_id", F.col("event_date").alias("date"), F.col("item.sku").alias("sku"), "currency")
+        .agg(
+            F.max_by("item.name", latest_first).alias("name"),
+            F.sum("item.quantity").cast("bigint").alias("units"),
+            F.sum(F.col("item.quantity") * F.col("item.unit_price_minor")).cast("bigint").alias("revenue_minor"),
+        )
+        .select(*PRODUCT_COLUMNS)
+    )

@@ -1,0 +1,238 @@
+"""Parse and validate raw event payloads against the event contract, entirely in the JVM.
+
+Payloads are parsed once into Spark's VARIANT type, which keeps each value's JSON type, so a number sent where a
+string belongs is told apart from a string that looks like a number. Each record gets at most one `reason`, the first
+rule of REJECTION_RULES order that it breaks; a record without a reason is accepted.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from jobs.contract import EventContract, event_contract, supported_versions
+
+PARSED = "_json"
+ITEM_STRUCT = "array<struct<sku: string, name: string, quantity: bigint, unit_price_minor: bigint>>"
+
+SILVER_COLUMNS = [
+    "event_id",
+    "event_type",
+    "merchant_id",
+    "occurred_at",
+    "schema_version",
+    "customer_id",
+    "session_id",
+    "order_id",
+    "currency",
+    "amount_minor",
+    "items",
+    "url",
+    "extra",
+    "event_hour",
+    "event_date",
+    "ingested_at",
+]
+QUARANTINE_COLUMNS = ["payload", "reason", "source_position", "ingested_at", "ingest_date"]
+
+
+def _raw(parent: Column, name: str) -> Column:
+    return F.try_variant_get(parent, f"$.{name}", "variant")
+
+
+def json_type(value: Column) -> Column:
+    """The JSON type name of a VARIANT value as schema_of_variant spells it (STRING, BIGINT, VOID for null, ...);
+    null when the value is absent."""
+    return F.schema_of_variant(value)
+
+
+def has_json_type(type_name: Column, allowed: tuple[str, ...]) -> Column:
+    """True when a schema_of_variant name is one of the JSON Schema types in `allowed`."""
+    checks = {
+        "string": type_name == "STRING",
+        "integer": (type_name == "BIGINT") | type_name.rlike(r"^DECIMAL\(\d+,0\)$"),
+        "null": type_name == "VOID",
+        "array": type_name.startswith("ARRAY"),
+        "object": type_name.startswith("OBJECT"),
+        "boolean": type_name == "BOOLEAN",
+    }
+    result = F.lit(False)
+    for kind in allowed:
+        result = result | checks[kind]
+    return result
+
+
+def is_missing(type_name: Column) -> Column:
+    """Absent, or JSON null."""
+    return type_name.isNull() | (type_name == "VOID")
+
+
+def _type_col(field: str) -> str:
+    return f"_type_{field}"
+
+
+def with_parsed_payload(contract: EventContract) -> callable:
+    def transform(records: DataFrame) -> DataFrame:
+        parsed = records.withColumn(PARSED, F.try_parse_json("payload"))
+        return parsed.withColumns(
+            {_type_col(field): json_type(_raw(F.col(PARSED), field)) for field in contract.field_types}
+        )
+
+    return transform
+
+
+def with_typed_fields(records: DataFrame) -> DataFrame:
+    """Typed values for every contract field; only meaningful on rows that pass validation."""
+    v = F.col(PARSED)
+    strings = [
+        "event_id",
+        "event_type",
+        "merchant_id",
+        "customer_id",
+        "session_id",
+        "order_id",
+        "currency",
+        "url",
+    ]
+    occurred_at_text = F.try_variant_get(v, "$.occurred_at", "string")
+    return records.withColumns(
+        {
+            **{name: F.try_variant_get(v, f"$.{name}", "string") for name in strings},
+            "occurred_at_text": occurred_at_text,
+            # Spark's cast reads RFC 3339 offsets and 'Z'; upper() admits the 't'/'z' that RFC 3339 allows.
+            "occurred_at": F.try_to_timestamp(F.upper(occurred_at_text)),
+            "schema_version": F.try_variant_get(v, "$.schema_version", "int"),
+            "amount_minor": F.try_variant_get(v, "$.amount_minor", "bigint"),
+            "items": F.try_variant_get(v, "$.items", ITEM_STRUCT),
+        }
+    )
+
+
+def _items_have_bad_type(contract: EventContract) -> Column:
+    items = F.try_variant_get(F.col(PARSED), "$.items", "array<variant>")
+
+    def item_is_bad(item: Column) -> Column:
+        bad = ~json_type(item).startswith("OBJECT")
+        for name, allowed in contract.item_types.items():
+            item_type = json_type(_raw(item, name))
+            bad = bad | (item_type.isNotNull() & ~has_json_type(item_type, allowed))
+        return bad
+
+    return F.coalesce(F.exists(items, item_is_bad), F.lit(False))
+
+
+def _items_have_bad_value(contract: EventContract) -> Column:
+    items = F.try_variant_get(F.col(PARSED), "$.items", "array<variant>")
+
+    def item_is_bad(item: Column) -> Column:
+        lacks_key = F.lit(False)
+        for name in contract.item_required:
+            lacks_key = lacks_key | json_type(_raw(item, name)).isNull()
+        quantity = F.try_variant_get(item, "$.quantity", "bigint")
+        unit_price = F.try_variant_get(item, "$.unit_price_minor", "bigint")
+        return (
+            lacks_key
+            | quantity.isNull()
+            | (quantity <= contract.item_quantity_exclusive_minimum)
+            | unit_price.isNull()
+            | (unit_price < contract.item_unit_price_minimum)
+        )
+
+    return F.coalesce(F.exists(items, item_is_bad), F.lit(False))
+
+
+def rejection_rules(contract: EventContract) -> list[tuple[str, Column]]:
+    """(reason, broken) pairs in the order they are checked: the first broken rule names the reason."""
+    t = {field: F.col(_type_col(field)) for field in contract.field_types}
+    present = {field: t[field].isNotNull() for field in contract.field_types}
+    version_supported = F.col("schema_version").isin(*supported_versions())
+    event_type = F.col("event_type")
+    is_order_event = event_type.isin(*contract.order_event_types)
+
+    rules: list[tuple[str, Column]] = [
+        ("malformed_json", F.col(PARSED).isNull() | ~json_type(F.col(PARSED)).startswith("OBJECT")),
+        ("missing_field:schema_version", is_missing(t["schema_version"])),
+        ("bad_type:schema_version", ~has_json_type(t["schema_version"], ("integer",))),
+        ("unsupported_schema_version", ~F.coalesce(version_supported, F.lit(False))),
+    ]
+    rules += [
+        (f"missing_field:{field}", is_missing(t[field])) for field in contract.required if field != "schema_version"
+    ]
+    rules += [(f"missing_field:{field}", is_order_event & is_missing(t[field])) for field in contract.order_fields]
+    rules += [
+        (f"bad_type:{field}", present[field] & ~has_json_type(t[field], allowed))
+        for field, allowed in contract.field_types.items()
+        if field != "schema_version"
+    ]
+    rules.append(("bad_type:items", _items_have_bad_type(contract)))
+    rules.append(("unknown_event_type", ~event_type.isin(*contract.event_types)))
+    for field, (shortest, longest) in contract.length_limits.items():
+        rules.append((f"bad_value:{field}", ~F.length(F.col(field)).between(shortest, longest)))
+    rules.append(
+        (
+            "bad_value:occurred_at",
+            ~F.col("occurred_at_text").rlike(contract.patterns["occurred_at"]) | F.col("occurred_at").isNull(),
+        )
+    )
+    rules.append(("bad_value:currency", present["currency"] & ~F.col("currency").rlike(contract.patterns["currency"])))
+    low, high = contract.amount_exclusive_range
+    amount = F.col("amount_minor")
+    rules.append(
+        (
+            "bad_value:amount_minor",
+            present["amount_minor"] & (amount.isNull() | (amount <= low) | (amount >= high)),
+        )
+    )
+    rules.append(
+        (
+            "bad_value:items",
+            (present["items"] & (event_type != contract.items_event_type)) | _items_have_bad_value(contract),
+        )
+    )
+    rules.append(("too_far_in_future", F.col("occurred_at") > F.col("ingested_at") + F.expr("INTERVAL 1 HOUR")))
+    return rules
+
+
+def rejection_reason(contract: EventContract) -> Column:
+    return F.coalesce(*[F.when(broken, F.lit(reason)) for reason, broken in rejection_rules(contract)])
+
+
+def with_extra_fields(contract: EventContract) -> callable:
+    """Unknown top-level fields as one JSON object string in `extra` (null when there are none)."""
+    known = F.array(*[F.lit(name) for name in contract.field_types])
+
+    def transform(records: DataFrame) -> DataFrame:
+        fields = F.from_json(F.col("payload"), "map<string, variant>")
+        unknown = F.map_filter(fields, lambda key, _value: ~F.array_contains(known, key))
+        return records.withColumn("extra", F.when(F.size(unknown) > 0, F.to_json(unknown)))
+
+    return transform
+
+
+def validate_events(records: DataFrame, contract: EventContract | None = None) -> DataFrame:
+    """Bronze records -> the same records with typed contract fields and `reason` (null when accepted)."""
+    contract = contract or event_contract()
+    return (
+        records.transform(with_parsed_payload(contract))
+        .transform(with_typed_fields)
+        .withColumn("reason", rejection_reason(contract))
+        .transform(with_extra_fields(contract))
+    )
+
+
+def accepted_events(validated: DataFrame) -> DataFrame:
+    """Accepted records in silver's shape, still carrying `source_position` for ordering copies."""
+    return (
+        validated.filter(F.col("reason").isNull())
+        .withColumns(
+            {
+                "event_hour": F.date_trunc("hour", F.col("occurred_at")),
+                "event_date": F.to_date(F.col("occurred_at")),
+            }
+        )
+        .select(*SILVER_COLUMNS, "source_position")
+    )
+
+
+def quarantined_records(validated: DataFrame) -> DataFrame:
+    return validated.filter(F.col("reason").isNotNull()).select(*QUARANTINE_COLUMNS)

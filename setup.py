@@ -1,0 +1,13 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="merchant-insights",
+    version="0.1.0",
+    description="Lakehouse that turns commerce events into per-merchant hourly and daily metrics",
+    python_requires=">=3.11,<3.12",
+    packages=find_packages(include=["jobs", "jobs.*"]),
+    package_data={"jobs": ["conf/*"]},
+    # Exact pins live in requirements.txt; these ranges only keep a plain `pip install .` sane.
+    install_requires=["pyspark>=4.1,<4.2", "delta-spark>=4.4,<4.5", "numpy>=2"],
+    entry_points={"console_scripts": ["lakehouse=jobs.cli:main"]},
+)

@@ -1,0 +1,130 @@
+"""Silver validation: every quarantine reason of the contract, typed fields, extra fields, UTC bucketing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+from conftest import bronze_records, event, order
+
+from jobs.transforms.validation import accepted_events, quarantined_records, validate_events
+
+REJECTED = [
+    ("malformed_json", '{"event_id": "e-1", '),
+    ("malformed_json", "[1, 2]"),
+    ("malformed_json", ""),
+    ("missing_field:schema_version", event(schema_version=...)),
+    ("bad_type:schema_version", event(schema_version="1")),
+    ("unsupported_schema_version", event(schema_version=2)),
+    ("missing_field:event_id", event(event_id=...)),
+    ("missing_field:event_id", event(event_id=None)),
+    ("missing_field:event_type", event(event_type=...)),
+    ("missing_field:merchant_id", event(merchant_id=...)),
+    ("missing_field:occurred_at", event(occurred_at=...)),
+    ("missing_field:order_id", order(order_id=...)),
+    ("missing_field:currency", order(currency=None)),
+    ("missing_field:amount_minor", order(event_type="order_refunded", items=..., amount_minor=...)),
+    ("bad_type:event_id", event(event_id=17)),
+    ("bad_type:merchant_id", event(merchant_id=["m"])),
+    ("bad_type:occurred_at", event(occurred_at=1732453500)),
+    ("bad_type:customer_id", event(customer_id=5)),
+    ("bad_type:amount_minor", order(amount_minor="25.00")),
+    ("bad_type:amount_minor", order(amount_minor=25.5)),
+    ("bad_type:items", order(items={"sku": "a"})),
+    ("bad_type:items", order(items=[{"sku": 1, "name": "x", "quantity": 1, "unit_price_minor": 1}])),
+    ("bad_type:url", event(url=7)),
+    ("unknown_event_type", event(event_type="wishlist_add")),
+    ("bad_value:event_id", event(event_id="")),
+    ("bad_value:event_id", event(event_id="x" * 65)),
+    ("bad_value:merchant_id", event(merchant_id="m" * 65)),
+    ("bad_value:occurred_at", event(occurred_at="2026-11-24 13:05:00")),
+    ("bad_value:occurred_at", event(occurred_at="2026-11-24T13:05:00")),
+    ("bad_value:occurred_at", event(occurred_at="2026-02-30T10:00:00Z")),
+    ("bad_value:currency", order(currency="eur")),
+    ("bad_value:currency", order(currency="EURO")),
+    ("bad_value:amount_minor", order(amount_minor=0)),
+    ("bad_value:amount_minor", order(amount_minor=10**15)),
+    ("bad_value:amount_minor", order(amount_minor=10**20)),
+    ("bad_value:items", order(items=[{"sku": "a", "name": "x", "quantity": 0, "unit_price_minor": 1}])),
+    ("bad_value:items", order(items=[{"sku": "a", "name": "x", "quantity": 1, "unit_price_minor": -1}])),
+    ("bad_value:items", order(items=[{"sku": "a", "name": "x", "quantity": 1}])),
+    ("bad_value:items", event(items=[{"sku": "a", "name": "x", "quantity": 1, "unit_price_minor": 1}])),
+    ("too_far_in_future", event(occurred_at="2026-11-24T16:00:00.001Z")),
+]
+
+
+def test_every_rejection_gets_its_reason(spark):
+    payloads = [payload for _, payload in REJECTED]
+    validated = validate_events(bronze_records(spark, payloads)).collect()
+    by_line = {int(row["source_position"].rsplit(":", 1)[1]): row["reason"] for row in validated}
+    got = [by_line[line] for line in range(1, len(REJECTED) + 1)]
+    assert got == [reason for reason, _ in REJECTED]
+
+
+def test_valid_events_are_accepted(spark):
+    payloads = [
+        event(),
+        event(customer_id=None, session_id=None, url=None),
+        order(),
+        order(event_type="order_refunded", items=...),
+        order(items=...),
+        event(occurred_at="2026-11-24T16:00:00Z"),  # exactly one hour after ingestion is still allowed
+        event(occurred_at="2026-11-24t13:05:00.123456789+05:30"),
+        event(event_type="checkout_started", currency="USD"),
+    ]
+    assert all(
+        reason is None
+        for reason in [row["reason"] for row in validate_events(bronze_records(spark, payloads)).collect()]
+    )
+
+
+def test_accepted_event_is_typed_and_bucketed_by_utc_hour(spark):
+    # 00:30 at +05:30 is 19:00 UTC the day before: the event belongs to that UTC hour and date.
+    payload = order(occurred_at="2026-11-24T00:30:00.250+05:30", amount_minor=123456789012)
+    row = accepted_events(validate_events(bronze_records(spark, [payload]))).first()
+    assert row["occurred_at"] == datetime(2026, 11, 23, 19, 0, 0, 250000)
+    assert row["event_hour"] == datetime(2026, 11, 23, 19, 0)
+    assert row["event_date"] == date(2026, 11, 23)
+    assert row["amount_minor"] == 123456789012
+    assert row["schema_version"] == 1
+    assert [item.asDict() for item in row["items"]] == [
+        {"sku": "sku-1", "name": "Mug", "quantity": 2, "unit_price_minor": 1250}
+    ]
+    assert row["extra"] is None
+
+
+def test_negative_offset_crosses_midnight_forward(spark):
+    row = accepted_events(
+        validate_events(bronze_records(spark, [event(occurred_at="2026-11-23T20:15:00-08:00")]))
+    ).first()
+    assert (row["event_hour"], row["event_date"]) == (datetime(2026, 11, 24, 4, 0), date(2026, 11, 24))
+
+
+def test_very_old_event_is_accepted_in_its_own_hour(spark):
+    row = accepted_events(validate_events(bronze_records(spark, [event(occurred_at="2019-03-01T08:59:59Z")]))).first()
+    assert (row["event_hour"], row["event_date"]) == (datetime(2019, 3, 1, 8, 0), date(2019, 3, 1))
+
+
+def test_unknown_fields_are_kept_in_extra(spark):
+    payload = event(app_version="3.2.1", flags={"beta": True}, score=1.5)
+    row = accepted_events(validate_events(bronze_records(spark, [payload]))).first()
+    assert json.loads(row["extra"]) == {"app_version": "3.2.1", "flags": {"beta": True}, "score": 1.5}
+
+
+def test_quarantine_keeps_the_payload_exactly(spark):
+    payload = '{"event_id": "e-1",   "broken"'
+    row = quarantined_records(validate_events(bronze_records(spark, [payload]))).first()
+    assert row["payload"] == payload
+    assert row["reason"] == "malformed_json"
+    assert row["source_position"] == "file:/landing/f.jsonl:1"
+    assert row["ingest_date"] == date(2026, 11, 24)
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "reason"), [("2026-11-24T11:00:00Z", None), ("2026-11-24T11:00:00.5Z", "too_far_in_future")]
+)
+def test_future_limit_is_one_hour_after_ingestion(spark, occurred_at, reason):
+    ingested = datetime(2026, 11, 24, 10, tzinfo=UTC)
+    records = bronze_records(spark, [event(occurred_at=occurred_at)], ingested_at=ingested)
+    assert validate_events(records).first()["reason"] == reason

@@ -83,14 +83,25 @@ def merchant_hourly(events: DataFrame) -> DataFrame:
     )
 
 
+def union_in_hour_order(sketch: str) -> Column:
+    """The union of a day's hourly sketches, merged in hour order: the same hours always give the same bytes
+    (an aggregate union would merge in whatever order the partitions arrive)."""
+    by_hour = F.array_sort(F.collect_list(F.struct(F.col("hour_start"), F.col(sketch).alias("sketch"))))
+    return F.aggregate(
+        F.slice(by_hour, 2, 24),
+        by_hour[0]["sketch"],
+        lambda merged, hour: F.hll_union(merged, hour["sketch"]),
+    )
+
+
 def merchant_daily(hourly: DataFrame) -> DataFrame:
     """Hourly rows -> one row per (merchant_id, date); distinct counts from the union of the hourly sketches."""
     return (
         hourly.groupBy("merchant_id", "date")
         .agg(
             *[F.sum(name).cast("bigint").alias(name) for name in ["events", *EVENT_TYPE_COUNTS]],
-            F.hll_union_agg("sessions_sketch").alias("sessions_sketch"),
-            F.hll_union_agg("customers_sketch").alias("customers_sketch"),
+            union_in_hour_order("sessions_sketch").alias("sessions_sketch"),
+            union_in_hour_order("customers_sketch").alias("customers_sketch"),
             F.max("updated_at").alias("updated_at"),
         )
         .withColumns(

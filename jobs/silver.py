@@ -25,29 +25,38 @@ from jobs.settings import (
 )
 from jobs.tables import ensure_tables, insert_missing, is_in, read_table
 from jobs.transforms.dedup import first_copy_per_event
-from jobs.transforms.validation import SILVER_COLUMNS, accepted_events, quarantined_records, validate_events
+from jobs.transforms.validation import (
+    QUARANTINE_COLUMNS,
+    SILVER_COLUMNS,
+    accepted_events,
+    quarantined_records,
+    validate_events,
+)
 
 SOURCE, EVENTS, QUARANTINE = "bronze.events", "silver.events", "silver.quarantine"
+VALIDATED_COLUMNS = sorted({*SILVER_COLUMNS, *QUARANTINE_COLUMNS, "source_position"} - {"event_hour", "event_date"})
 
 
 def process_records(spark: SparkSession, settings: Settings, records: DataFrame, report: StageReport) -> None:
     """Validate one set of bronze records and write its accepted events and its rejects."""
-    validated = records.transform(validate_events).persist()
+    # Persist only the typed result: the parsed VARIANT and per-field type columns are not needed again.
+    validated = records.transform(validate_events).select(*VALIDATED_COLUMNS).persist()
     try:
-        received = validated.count()
+        tally = validated.groupBy("reason", "ingest_date").count().collect()
+        received = sum(row["count"] for row in tally)
         if received == 0:
             return
-        reasons = {row["reason"]: row["count"] for row in validated.groupBy("reason").count().collect()}
-        rejected = sum(count for reason, count in reasons.items() if reason is not None)
-        ingest_dates = [row[0] for row in validated.select("ingest_date").distinct().collect()]
-        insert_missing(
-            spark,
-            settings,
-            QUARANTINE,
-            quarantined_records(validated),
-            f"t.{is_in('ingest_date', ingest_dates)} AND t.ingest_date = s.ingest_date "
-            "AND t.source_position = s.source_position",
-        )
+        rejected = sum(row["count"] for row in tally if row["reason"] is not None)
+        ingest_dates = {row["ingest_date"] for row in tally if row["reason"] is not None}
+        if ingest_dates:
+            insert_missing(
+                spark,
+                settings,
+                QUARANTINE,
+                quarantined_records(validated),
+                f"t.{is_in('ingest_date', ingest_dates)} AND t.ingest_date = s.ingest_date "
+                "AND t.source_position = s.source_position",
+            )
         first_copies = validated.transform(accepted_events).transform(first_copy_per_event).select(*SILVER_COLUMNS)
         inserted = insert_missing(spark, settings, EVENTS, first_copies, "t.event_id = s.event_id")
         report.rows_in += received

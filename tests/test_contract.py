@@ -55,7 +55,9 @@ def corpus() -> list[str]:
     handmade += [json.dumps(p) for p in (event(), order(), order(event_type="order_refunded", items=...), event(x=1))]
     generated = EventGenerator(GeneratorConfig(events=4000, hours=2, merchants=50, malformed_rate=0.2, seed=11))
     lines = [line for batch in generated.records_by_arrival_hour() for line in batch]
-    return [p if isinstance(p, str) else json.dumps(p) for p in handmade] + [l for l in lines if "2099-" not in l]
+    return [p if isinstance(p, str) else json.dumps(p) for p in handmade] + [
+        line for line in lines if "2099-" not in line
+    ]
 
 
 def test_contract_constants_come_from_the_schema():

@@ -1,0 +1,79 @@
+"""Benchmark: generate N events, run bronze -> silver -> gold on a fresh warehouse, print events/s and peak memory.
+
+    make bench                      (2,000,000 events)
+    .venv/bin/python scripts/bench.py --events 500000
+
+A script that prints measured figures, not a test: nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from jobs import bronze, gold, silver
+from jobs.generate import write_hour_files
+from jobs.settings import settings_from
+from jobs.sources import FileSource
+from jobs.spark import build_session
+from jobs.synthetic import EventGenerator, GeneratorConfig
+
+
+def jvm_peak_rss_mib(spark) -> float:
+    pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=2_000_000)
+    parser.add_argument("--hours", type=int, default=24)
+    parser.add_argument("--dir", default="bench")
+    args = parser.parse_args()
+
+    root = Path(args.dir).resolve()
+    landing = root / f"landing-{args.events}"
+    if not landing.is_dir():
+        started = time.monotonic()
+        config = GeneratorConfig(events=args.events, hours=args.hours)
+        write_hour_files(landing, config, EventGenerator(config).records_by_arrival_hour())
+        print(f"generated {args.events:,} events in {time.monotonic() - started:.1f} s")
+    shutil.rmtree(root / "warehouse", ignore_errors=True)
+    shutil.rmtree(root / "checkpoints", ignore_errors=True)
+
+    namespace = argparse.Namespace(
+        warehouse=str(root / "warehouse"), checkpoints=str(root / "checkpoints"), source=None, master=None
+    )
+    settings = settings_from(namespace)
+    spark = build_session(replace(settings), "bench")
+    records = sum(1 for path in landing.glob("*.jsonl") for _ in path.open("rb"))
+    print(
+        f"{records:,} records in {landing}; Spark master {settings.master}, "
+        f"{settings.shuffle_partitions} shuffle partitions, driver memory {settings.driver_memory}"
+    )
+
+    started = time.monotonic()
+    stages = [
+        ("bronze", lambda: bronze.run(spark, settings, FileSource(str(landing)))),
+        ("silver", lambda: silver.run(spark, settings)),
+        ("gold", lambda: gold.run(spark, settings)),
+    ]
+    for name, stage in stages:
+        report = stage()
+        print(f"{name:<7}{report.seconds:7.1f} s  {records / report.seconds:>10,.0f} records/s   ({report.line()})")
+    total = time.monotonic() - started
+    print(f"overall {total:7.1f} s  {records / total:>10,.0f} records/s bronze -> gold (Spark start excluded)")
+    python_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory: Spark JVM {jvm_peak_rss_mib(spark):,.0f} MiB, Python driver {python_peak:,.0f} MiB")
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""The lakehouse command: bad arguments exit 2 with one line and no traceback; a real run prints one line a stage."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def lakehouse(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "jobs.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["gold", "--date", "2026-13-01"], "not a date"),
+        (["gold", "--date", "2026-11-24", "--hour", "24"], "hour must be an integer from 0 to 23"),
+        (["silver", "--hour", "3"], "--hour needs --date"),
+        (["run", "--source", "ftp:/data"], "bad source 'ftp:/data'"),
+        (["run", "--source", "files:/no/such/folder"], "source folder does not exist"),
+        (["bronze", "--source", "kafka:localhost:9092/events"], "only files:<dir> is supported so far"),
+        (["generate", "--events", "-5"], "expected a positive integer"),
+        (["launch"], "unknown command 'launch'"),
+        (["gold", "--no-such-flag"], "unrecognized arguments"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(args, message, tmp_path):
+    result = lakehouse(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.integration
+def test_generate_then_run_prints_a_line_per_stage(tmp_path):
+    generated = lakehouse(
+        "generate", "--out", "landing", "--events", "500", "--hours", "2", "--merchants", "5", cwd=tmp_path
+    )
+    assert generated.returncode == 0, generated.stderr
+    assert len(list((tmp_path / "landing").glob("*.jsonl"))) == 2
+    result = lakehouse("run", "--source", "files:landing", "--master", "local[1]", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    stages = [
+        line.split()[0] for line in result.stdout.splitlines() if line.split()[:1] in (["bronze"], ["silver"], ["gold"])
+    ]
+    assert stages == ["bronze", "silver", "gold"]
+    assert (tmp_path / "warehouse" / "gold" / "merchant_hourly" / "_delta_log").is_dir()
+
+
+def test_generator_is_deterministic_per_seed(tmp_path):
+    for name in ("a", "b"):
+        assert (
+            lakehouse(
+                "generate", "--out", name, "--events", "2000", "--hours", "3", "--seed", "5", cwd=tmp_path
+            ).returncode
+            == 0
+        )
+    files_a = sorted((tmp_path / "a").iterdir())
+    assert [f.name for f in files_a] == [f.name for f in sorted((tmp_path / "b").iterdir())]
+    assert all(f.read_bytes() == (tmp_path / "b" / f.name).read_bytes() for f in files_a)
+    other = lakehouse("generate", "--out", "c", "--events", "2000", "--hours", "3", "--seed", "6", cwd=tmp_path)
+    assert other.returncode == 0
+    assert (tmp_path / "c" / files_a[0].name.replace("-s5", "-s6")).read_bytes() != files_a[0].read_bytes()

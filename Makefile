@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 JARS   := .jars
 DEMO   := demo
+SPARK_CONF := $(VENV)/lib/python3.11/site-packages/pyspark/conf
 BENCH_EVENTS ?= 2000000
 
 .PHONY: setup demo test test-unit lint bench clean
@@ -19,10 +20,16 @@ $(VENV)/.installed: requirements.txt setup.py
 	touch $@
 
 # Delta's jars, resolved by Maven from pom.xml into a git-ignored folder (no Ivy download at session start).
-$(JARS)/.resolved: pom.xml
+# jobs/spark.py hands them to sessions it builds; spark-defaults.conf in the venv's pyspark hands them to
+# `spark-submit jobs/<job>.py`, whose driver JVM starts before the job's code runs.
+$(JARS)/.resolved: pom.xml $(VENV)/.installed
 	rm -rf $(JARS)
 	mvn --batch-mode --quiet dependency:copy-dependencies -DoutputDirectory=$(JARS) \
 	    -DincludeGroupIds=io.delta,io.unitycatalog
+	mkdir -p $(SPARK_CONF)
+	echo "spark.jars $$(ls $(CURDIR)/$(JARS)/*.jar | paste -sd, -)" > $(SPARK_CONF)/spark-defaults.conf
+	echo "spark.driver.extraJavaOptions -Dlog4j.configurationFile=file:$(CURDIR)/jobs/conf/log4j2.properties" \
+	    >> $(SPARK_CONF)/spark-defaults.conf
 	touch $@
 
 demo: setup

@@ -31,6 +31,9 @@ def build_session(settings: Settings, app_name: str) -> SparkSession:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", settings.shuffle_partitions)
         .config("spark.ui.enabled", "false")
+        # A local driver listens on loopback only.
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
         .config("spark.ui.showConsoleProgress", "false")
         # A laptop-sized Delta log: fewer partitions to read each snapshot.
         .config("spark.databricks.delta.snapshotPartitions", 4)

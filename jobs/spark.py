@@ -20,7 +20,7 @@ def jar_paths(jar_dir: str) -> list[str]:
 
 def build_session(settings: Settings, app_name: str) -> SparkSession:
     java_options = f"-Dlog4j.configurationFile={LOG_CONFIG.as_uri()}"
-    session = (
+    builder = (
         SparkSession.builder.appName(app_name)
         .master(settings.master)
         .config("spark.jars", ",".join(jar_paths(settings.jars)))
@@ -31,14 +31,14 @@ def build_session(settings: Settings, app_name: str) -> SparkSession:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", settings.shuffle_partitions)
         .config("spark.ui.enabled", "false")
-        # A local driver listens on loopback only.
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.host", "127.0.0.1")
         .config("spark.ui.showConsoleProgress", "false")
         # A laptop-sized Delta log: fewer partitions to read each snapshot.
         .config("spark.databricks.delta.snapshotPartitions", 4)
         .config("spark.sql.streaming.stopActiveRunOnRestart", "true")
-        .getOrCreate()
     )
+    if settings.master.startswith("local"):
+        # A local driver listens on loopback only.
+        builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
+    session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
     return session

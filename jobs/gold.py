@@ -23,7 +23,15 @@ from jobs.settings import (
     settings_from,
     slice_from,
 )
-from jobs.tables import ensure_tables, is_in, read_table, replace_where, rows_written_since, table_version
+from jobs.tables import (
+    ensure_tables,
+    is_in,
+    process_new_rows,
+    read_table,
+    replace_where,
+    rows_written_since,
+    table_version,
+)
 from jobs.transforms.metrics import merchant_daily, merchant_hourly, merchant_hourly_sales, product_daily
 
 SOURCE = "silver.events"
@@ -73,15 +81,7 @@ def run(spark: SparkSession, settings: Settings, event_slice: Slice | None = Non
     if event_slice is not None:
         recompute(spark, settings, event_slice.hours(), report)
     else:
-        query = (
-            spark.readStream.format("delta")
-            .load(settings.table_path(SOURCE))
-            .writeStream.foreachBatch(lambda batch, _batch_id: process_batch(spark, settings, batch, report))
-            .option("checkpointLocation", settings.checkpoint_path("gold"))
-            .trigger(availableNow=True)
-            .start()
-        )
-        query.awaitTermination()
+        process_new_rows(spark, settings, SOURCE, "gold", lambda batch: process_batch(spark, settings, batch, report))
     report.rows_out = sum(
         rows_written_since(spark, settings, table, version) for table, version in versions_before.items()
     )

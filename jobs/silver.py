@@ -23,7 +23,7 @@ from jobs.settings import (
     settings_from,
     slice_from,
 )
-from jobs.tables import ensure_tables, insert_missing, is_in, read_table
+from jobs.tables import ensure_tables, insert_missing, is_in, process_new_rows, read_table
 from jobs.transforms.dedup import first_copy_per_event
 from jobs.transforms.validation import (
     QUARANTINE_COLUMNS,
@@ -83,15 +83,7 @@ def run(spark: SparkSession, settings: Settings, ingest_slice: Slice | None = No
     if ingest_slice is not None:
         process_records(spark, settings, bronze_slice(spark, settings, ingest_slice), report)
         return report.finish()
-    query = (
-        spark.readStream.format("delta")
-        .load(settings.table_path(SOURCE))
-        .writeStream.foreachBatch(lambda batch, _batch_id: process_records(spark, settings, batch, report))
-        .option("checkpointLocation", settings.checkpoint_path("silver"))
-        .trigger(availableNow=True)
-        .start()
-    )
-    query.awaitTermination()
+    process_new_rows(spark, settings, SOURCE, "silver", lambda batch: process_records(spark, settings, batch, report))
     return report.finish()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -109,3 +109,19 @@ def rows_written_since(spark: SparkSession, settings: Settings, name: str, versi
     history = DeltaTable.forPath(spark, settings.table_path(name)).history()
     commits = history.filter(history.version > version).select("operationMetrics").collect()
     return sum(int((row["operationMetrics"] or {}).get("numOutputRows", 0)) for row in commits)
+
+
+def process_new_rows(
+    spark: SparkSession, settings: Settings, name: str, query: str, handle: Callable[[DataFrame], None]
+) -> None:
+    """Hand the rows appended to table `name` since the last run to `handle`, batch by batch, and stop when caught
+    up. The checkpoint <checkpoints>/<query> remembers how far the query got."""
+    stream = (
+        spark.readStream.format("delta")
+        .load(settings.table_path(name))
+        .writeStream.foreachBatch(lambda batch, _batch_id: handle(batch))
+        .option("checkpointLocation", settings.checkpoint_path(query))
+        .trigger(availableNow=True)
+        .start()
+    )
+    stream.awaitTermination()

@@ -122,14 +122,14 @@ class EventGenerator:
         weights = ranks**-ZIPF_EXPONENT
         self.merchant_share = weights / weights.sum()
 
-    def _order_items(self, merchant: int, currency: str) -> tuple[list[dict], int]:
+    def _order_items(self, merchant: int) -> tuple[list[dict], int]:
         rng = self.rng
         items = []
         for _ in range(int(rng.integers(1, 4))):
             sku_number = int(rng.integers(0, 50))
             quantity = int(rng.integers(1, 4))
-            scale = 100 if currency == "JPY" else 1
-            price = int(rng.lognormal(7.5, 0.8)) * scale // 100 + 1
+            # about 1,800 minor units: $18.00 or ¥1,800, the same order of value in either
+            price = int(rng.lognormal(7.5, 0.8)) + 1
             name = f"{PRODUCT_WORDS[sku_number % 12]} {PRODUCT_WORDS[(sku_number // 12 + merchant) % 12]}"
             items.append(
                 {
@@ -160,11 +160,11 @@ class EventGenerator:
         if kind == "page_view":
             event["url"] = f"https://shop{merchant}.example/p/{int(rng.integers(0, 50))}"
         elif kind == "order_placed":
-            items, amount = self._order_items(merchant, currency)
+            items, amount = self._order_items(merchant)
             event.update(order_id=f"o{self.config.seed:x}-{index}", currency=currency, amount_minor=amount, items=items)
         elif kind == "order_refunded":
             earlier_order = int(rng.integers(0, index + 1))
-            amount = int(rng.integers(100, 20_000)) * (100 if currency == "JPY" else 1) // 100 + 1
+            amount = int(rng.integers(100, 20_000))
             event.update(order_id=f"o{self.config.seed:x}-{earlier_order}", currency=currency, amount_minor=amount)
         return event
 

@@ -15,14 +15,13 @@ from jobs.sources import Source
 
 def run(spark: SparkSession, settings: Settings, source: Source) -> list[StageReport]:
     reports = []
-    for stage in (
+    for run_stage in (
         lambda: bronze.run(spark, settings, source),
         lambda: silver.run(spark, settings),
         lambda: gold.run(spark, settings),
     ):
-        report = stage()
-        report.print()
-        reports.append(report)
+        reports.append(run_stage())
+        reports[-1].print()
     return reports
 
 

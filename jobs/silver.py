@@ -47,14 +47,14 @@ def process_records(spark: SparkSession, settings: Settings, records: DataFrame,
         if received == 0:
             return
         rejected = sum(row["count"] for row in tally if row["reason"] is not None)
-        ingest_dates = {row["ingest_date"] for row in tally if row["reason"] is not None}
-        if ingest_dates:
+        quarantine_dates = {row["ingest_date"] for row in tally if row["reason"] is not None}
+        if quarantine_dates:
             insert_missing(
                 spark,
                 settings,
                 QUARANTINE,
                 quarantined_records(validated),
-                f"t.{is_in('ingest_date', ingest_dates)} AND t.ingest_date = s.ingest_date "
+                f"t.{is_in('ingest_date', quarantine_dates)} AND t.ingest_date = s.ingest_date "
                 "AND t.source_position = s.source_position",
             )
         first_copies = validated.transform(accepted_events).transform(first_copy_per_event).select(*SILVER_COLUMNS)

@@ -3,6 +3,7 @@ field a rejection is about. Only too_far_in_future is left out: it depends on in
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
@@ -10,7 +11,7 @@ from conftest import bronze_records, event, order
 from jsonschema import Draft202012Validator
 from test_validation import REJECTED
 
-from jobs.contract import event_contract, load_schema, supported_versions
+from jobs.contract import contract_from_schema, event_contract, load_schema, supported_versions
 from jobs.synthetic import EventGenerator, GeneratorConfig
 from jobs.transforms.validation import validate_events
 
@@ -60,10 +61,20 @@ def corpus() -> list[str]:
     ]
 
 
-def test_contract_constants_come_from_the_schema():
-    contract = event_contract()
-    assert contract.event_types == tuple(load_schema(1)["properties"]["event_type"]["enum"])
-    assert contract.order_fields == ("order_id", "currency", "amount_minor")
+def test_validation_follows_a_changed_schema(spark):
+    """Spark takes its rules from the schema: a schema with a new event type and a shorter id limit changes what
+    is accepted, with no change to the validation code."""
+    schema = copy.deepcopy(load_schema(1))
+    schema["properties"]["event_type"]["enum"].append("wishlist_add")
+    schema["properties"]["event_id"]["maxLength"] = 8
+    payloads = [event(event_type="wishlist_add"), event(event_id="123456789")]
+
+    def reasons(contract):
+        rows = validate_events(bronze_records(spark, payloads), contract).orderBy("source_position").collect()
+        return [row["reason"] for row in rows]
+
+    assert reasons(event_contract()) == ["unknown_event_type", None]
+    assert reasons(contract_from_schema(schema)) == [None, "bad_value:event_id"]
     assert supported_versions() == (1,)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from conftest import bronze_records, event
 from pyspark.sql import functions as F
 
@@ -15,11 +16,17 @@ def accepted(spark, payloads, **kwargs):
     return accepted_events(validate_events(bronze_records(spark, payloads, **kwargs)))
 
 
-def test_position_sort_key_orders_numbers_numerically(spark):
-    positions = ["file:/a.jsonl:10", "file:/a.jsonl:9", "events-0-100", "events-0-99"]
-    df = spark.createDataFrame([(p,) for p in positions], "p string")
-    ordered = [row["p"] for row in df.orderBy(position_sort_key(F.col("p"))).collect()]
-    assert ordered == ["events-0-99", "events-0-100", "file:/a.jsonl:9", "file:/a.jsonl:10"]
+@pytest.mark.parametrize(
+    "positions",
+    [
+        ["file:/a.jsonl:9", "file:/a.jsonl:10", "file:/a.jsonl:100"],
+        ["events-3-99", "events-3-100"],
+        ["shardId-000000000001-99999999999999999999", "shardId-000000000001-100000000000000000000"],
+    ],
+)
+def test_position_sort_key_orders_positions_of_one_source_numerically(spark, positions):
+    df = spark.createDataFrame([(p,) for p in reversed(positions)], "p string")
+    assert [row["p"] for row in df.orderBy(position_sort_key(F.col("p"))).collect()] == positions
 
 
 def test_copies_in_one_batch_count_once(spark):

@@ -5,17 +5,11 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-POSITION_WIDTH = 64  # Kinesis sequence numbers have up to 56 digits
-
 
 def position_sort_key(source_position: Column) -> Column:
-    """A string that sorts source positions in arrival order: the trailing number (file line, Kafka offset,
-    Kinesis sequence number) is left-padded so that `...:9` sorts before `...:10`."""
-    pattern = r"^(.*?)(\d*)$"
-    return F.concat(
-        F.regexp_extract(source_position, pattern, 1),
-        F.lpad(F.regexp_extract(source_position, pattern, 2), POSITION_WIDTH, "0"),
-    )
+    """Sorts source positions in arrival order for positions that share a prefix (one file, one Kafka partition,
+    one Kinesis shard): a shorter trailing number is a smaller one, so `...:9` comes before `...:10`."""
+    return F.struct(F.length(source_position), source_position)
 
 
 def first_copy_per_event(events: DataFrame) -> DataFrame:

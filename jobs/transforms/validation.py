@@ -2,10 +2,12 @@
 
 Payloads are parsed once into Spark's VARIANT type, which keeps each value's JSON type, so a number sent where a
 string belongs is told apart from a string that looks like a number. Each record gets at most one `reason`, the first
-rule of REJECTION_RULES order that it breaks; a record without a reason is accepted.
+rule in `rejection_rules` order that it breaks; a record without a reason is accepted.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -71,7 +73,7 @@ def _type_col(field: str) -> str:
     return f"_type_{field}"
 
 
-def with_parsed_payload(contract: EventContract) -> callable:
+def with_parsed_payload(contract: EventContract) -> Callable[[DataFrame], DataFrame]:
     def transform(records: DataFrame) -> DataFrame:
         parsed = records.withColumn(PARSED, F.try_parse_json("payload"))
         return parsed.withColumns(
@@ -108,8 +110,11 @@ def with_typed_fields(records: DataFrame) -> DataFrame:
     )
 
 
+def _item_variants() -> Column:
+    return F.try_variant_get(F.col(PARSED), "$.items", "array<variant>")
+
+
 def _items_have_bad_type(contract: EventContract) -> Column:
-    items = F.try_variant_get(F.col(PARSED), "$.items", "array<variant>")
 
     def item_is_bad(item: Column) -> Column:
         bad = ~json_type(item).startswith("OBJECT")
@@ -118,11 +123,10 @@ def _items_have_bad_type(contract: EventContract) -> Column:
             bad = bad | (item_type.isNotNull() & ~has_json_type(item_type, allowed))
         return bad
 
-    return F.coalesce(F.exists(items, item_is_bad), F.lit(False))
+    return F.coalesce(F.exists(_item_variants(), item_is_bad), F.lit(False))
 
 
 def _items_have_bad_value(contract: EventContract) -> Column:
-    items = F.try_variant_get(F.col(PARSED), "$.items", "array<variant>")
 
     def item_is_bad(item: Column) -> Column:
         lacks_key = F.lit(False)
@@ -138,7 +142,7 @@ def _items_have_bad_value(contract: EventContract) -> Column:
             | (unit_price < contract.item_unit_price_minimum)
         )
 
-    return F.coalesce(F.exists(items, item_is_bad), F.lit(False))
+    return F.coalesce(F.exists(_item_variants(), item_is_bad), F.lit(False))
 
 
 def rejection_rules(contract: EventContract) -> list[tuple[str, Column]]:
@@ -197,12 +201,13 @@ def rejection_reason(contract: EventContract) -> Column:
     return F.coalesce(*[F.when(broken, F.lit(reason)) for reason, broken in rejection_rules(contract)])
 
 
-def with_extra_fields(contract: EventContract) -> callable:
+def with_extra_fields(contract: EventContract) -> Callable[[DataFrame], DataFrame]:
     """Unknown top-level fields as one JSON object string in `extra` (null when there are none)."""
     known = F.array(*[F.lit(name) for name in contract.field_types])
 
     def transform(records: DataFrame) -> DataFrame:
-        fields = F.from_json(F.col("payload"), "map<string, variant>")
+        # From the VARIANT already parsed: reading the payload's JSON a second time cost about a fifth of validation.
+        fields = F.try_variant_get(F.col(PARSED), "$", "map<string, variant>")
         unknown = F.map_filter(fields, lambda key, _value: ~F.array_contains(known, key))
         return records.withColumn("extra", F.when(F.size(unknown) > 0, F.to_json(unknown)))
 

@@ -39,8 +39,14 @@ VALIDATED_COLUMNS = sorted({*SILVER_COLUMNS, *QUARANTINE_COLUMNS, "source_positi
 
 def process_records(spark: SparkSession, settings: Settings, records: DataFrame, report: StageReport) -> None:
     """Validate one set of bronze records and write its accepted events and its rejects."""
-    # Persist only the typed result: the parsed VARIANT and per-field type columns are not needed again.
-    validated = records.transform(validate_events).select(*VALIDATED_COLUMNS).persist()
+    # Persist only the typed result: the parsed VARIANT and per-field type columns are not needed again, and only
+    # quarantine needs the raw payload.
+    validated = (
+        records.transform(validate_events)
+        .withColumn("payload", F.when(F.col("reason").isNotNull(), F.col("payload")))
+        .select(*VALIDATED_COLUMNS)
+        .persist()
+    )
     try:
         tally = validated.groupBy("reason", "ingest_date").count().collect()
         received = sum(row["count"] for row in tally)

@@ -35,6 +35,8 @@ def build_session(settings: Settings, app_name: str) -> SparkSession:
         # A laptop-sized Delta log: fewer partitions to read each snapshot.
         .config("spark.databricks.delta.snapshotPartitions", 4)
         .config("spark.sql.streaming.stopActiveRunOnRestart", "true")
+        # An insert-only MERGE into one event_date would otherwise be written by a single task.
+        .config("spark.databricks.delta.merge.repartitionBeforeWrite.enabled", "false")
     )
     if settings.master.startswith("local"):
         # A local driver listens on loopback only.

@@ -6,6 +6,9 @@ JARS   := .jars
 DEMO   := demo
 SPARK_CONF := $(VENV)/lib/python3.11/site-packages/pyspark/conf
 BENCH_EVENTS ?= 2000000
+# Spark's parent pom names a Maven Central mirror on Google Cloud that is unreachable here: .mvn/settings.xml points
+# that id back at Maven Central.
+MVN    := mvn --batch-mode --quiet --settings $(CURDIR)/.mvn/settings.xml
 
 .PHONY: setup demo test test-unit lint bench clean
 
@@ -22,10 +25,10 @@ $(VENV)/.installed: requirements.txt setup.py
 # Delta's jars, resolved by Maven from pom.xml into a git-ignored folder (no Ivy download at session start).
 # jobs/spark.py hands them to sessions it builds; spark-defaults.conf in the venv's pyspark hands them to
 # `spark-submit jobs/<job>.py`, whose driver JVM starts before the job's code runs.
-$(JARS)/.resolved: pom.xml $(VENV)/.installed
+$(JARS)/.resolved: pom.xml .mvn/settings.xml $(VENV)/.installed
 	rm -rf $(JARS)
-	mvn --batch-mode --quiet dependency:copy-dependencies -DoutputDirectory=$(JARS) \
-	    -DincludeGroupIds=io.delta,io.unitycatalog
+	$(MVN) dependency:copy-dependencies -DoutputDirectory=$(JARS) \
+	    -DincludeGroupIds=io.delta,io.unitycatalog,org.apache.spark,org.apache.kafka,org.apache.commons
 	mkdir -p $(SPARK_CONF)
 	echo "spark.jars $$(ls $(CURDIR)/$(JARS)/*.jar | paste -sd, -)" > $(SPARK_CONF)/spark-defaults.conf
 	echo "spark.driver.extraJavaOptions -Dlog4j.configurationFile=file:$(CURDIR)/jobs/conf/log4j2.properties" \

@@ -8,6 +8,13 @@ setup(
     packages=find_packages(include=["jobs", "jobs.*"]),
     package_data={"jobs": ["conf/*"]},
     # Exact pins live in requirements.txt; these ranges only keep a plain `pip install .` sane.
-    install_requires=["pyspark>=4.1,<4.2", "delta-spark>=4.4,<4.5", "numpy>=2"],
+    install_requires=[
+        "pyspark>=4.1,<4.2",
+        "delta-spark>=4.4,<4.5",
+        "numpy>=2",
+        "pyarrow>=20",
+        "confluent-kafka>=2.6",
+        "boto3>=1.35",
+    ],
     entry_points={"console_scripts": ["lakehouse=jobs.cli:main"]},
 )

@@ -11,11 +11,22 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
 
 from jobs.entry import StageReport, run_entry, spark_session
-from jobs.settings import JobArgumentParser, Settings, UsageError, add_settings_arguments, settings_from
-from jobs.sources import FileSource, Source, parse_source
+from jobs.settings import (
+    JobArgumentParser,
+    Settings,
+    Trigger,
+    UsageError,
+    add_settings_arguments,
+    add_trigger_argument,
+    settings_from,
+)
+from jobs.sources import FileSource, KafkaSource, Source, parse_source
 from jobs.sources.files import read_file_stream
+from jobs.sources.kafka import read_kafka_stream
+from jobs.sources.kinesis import read_kinesis_stream
 from jobs.tables import ensure_tables, rows_written_since, table_version
 
 TABLE = "bronze.events"
@@ -28,31 +39,41 @@ def with_ingest_columns(records: DataFrame) -> DataFrame:
 
 def checked_source(settings: Settings) -> Source:
     source = parse_source(settings.source)
-    if isinstance(source, FileSource):
-        if not Path(source.directory).is_dir():
-            raise UsageError(f"source folder does not exist: {source.directory}")
-        return source
-    raise UsageError(f"source {settings.source!r}: only files:<dir> is supported so far")
+    if isinstance(source, FileSource) and not Path(source.directory).is_dir():
+        raise UsageError(f"source folder does not exist: {source.directory}")
+    return source
 
 
 def read_source(spark: SparkSession, source: Source) -> DataFrame:
-    return read_file_stream(spark, source.directory)
+    if isinstance(source, FileSource):
+        return read_file_stream(spark, source.directory)
+    if isinstance(source, KafkaSource):
+        return read_kafka_stream(spark, source.bootstrap_servers, source.topic)
+    return read_kinesis_stream(spark, source.stream)
+
+
+def start(spark: SparkSession, settings: Settings, source: Source, trigger: Trigger) -> StreamingQuery:
+    """Start landing the source in bronze.events. Delta's streaming sink writes each micro-batch at most once
+    (it records the batch id in the table's log), so with the checkpoint every record lands exactly once."""
+    ensure_tables(spark, settings, [TABLE])
+    return (
+        read_source(spark, source)
+        .transform(with_ingest_columns)
+        .writeStream.queryName("bronze")
+        .format("delta")
+        .outputMode("append")
+        .option("checkpointLocation", settings.checkpoint_path("bronze"))
+        .trigger(**trigger.options())
+        .start(settings.table_path(TABLE))
+    )
 
 
 def run(spark: SparkSession, settings: Settings, source: Source) -> StageReport:
+    """Land everything the source holds now, then stop."""
     report = StageReport("bronze")
     ensure_tables(spark, settings, [TABLE])
     version_before = table_version(spark, settings, TABLE)
-    query = (
-        read_source(spark, source)
-        .transform(with_ingest_columns)
-        .writeStream.format("delta")
-        .outputMode("append")
-        .option("checkpointLocation", settings.checkpoint_path("bronze"))
-        .trigger(availableNow=True)
-        .start(settings.table_path(TABLE))
-    )
-    query.awaitTermination()
+    start(spark, settings, source, Trigger()).awaitTermination()
     landed = rows_written_since(spark, settings, TABLE, version_before)
     report.rows_in = report.rows_out = landed
     return report.finish()
@@ -61,6 +82,7 @@ def run(spark: SparkSession, settings: Settings, source: Source) -> StageReport:
 def build_parser() -> JobArgumentParser:
     parser = JobArgumentParser(prog="lakehouse bronze", description=__doc__.splitlines()[0])
     add_settings_arguments(parser)
+    add_trigger_argument(parser)
     return parser
 
 
@@ -71,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from(args)
         source = checked_source(settings)
         with spark_session(settings, "bronze") as spark:
-            run(spark, settings, source).print()
+            if args.trigger.continuous:
+                start(spark, settings, source, args.trigger).awaitTermination()
+            else:
+                run(spark, settings, source).print()
 
     return run_entry("lakehouse bronze", work)
 

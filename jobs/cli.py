@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from jobs import bronze, generate, gold, pipeline, report, silver
+from jobs import bronze, generate, gold, pipeline, produce, report, silver
 
 COMMANDS = {
     "generate": (generate.main, "write synthetic JSON Lines events"),
@@ -13,6 +13,7 @@ COMMANDS = {
     "gold": (gold.main, "recompute the gold metrics touched by new silver rows (or rerun --date/--hour)"),
     "run": (pipeline.main, "bronze -> silver -> gold for everything new"),
     "report": (report.main, "rows per table, quarantine by reason, top merchants"),
+    "produce": (produce.main, "send generator events to Kafka or Kinesis at a steady rate"),
 }
 
 

@@ -12,19 +12,24 @@ from datetime import UTC, datetime
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
 
 from jobs.entry import StageReport, run_entry, spark_session
 from jobs.settings import (
     JobArgumentParser,
     Settings,
     Slice,
+    Trigger,
+    UsageError,
     add_settings_arguments,
     add_slice_arguments,
+    add_trigger_argument,
     settings_from,
     slice_from,
 )
 from jobs.tables import (
     ensure_tables,
+    follow_new_rows,
     is_in,
     process_new_rows,
     read_table,
@@ -75,6 +80,19 @@ def process_batch(spark: SparkSession, settings: Settings, batch: DataFrame, rep
     recompute(spark, settings, sorted(counts), report)
 
 
+def start(spark: SparkSession, settings: Settings, trigger: Trigger) -> StreamingQuery:
+    """Start following silver continuously; each micro-batch prints its own progress line."""
+    ensure_tables(spark, settings, [SOURCE, *GOLD_TABLES])
+
+    def handle(batch: DataFrame) -> None:
+        report = StageReport("gold")
+        process_batch(spark, settings, batch, report)
+        if report.rows_in:
+            report.finish().print()
+
+    return follow_new_rows(spark, settings, SOURCE, "gold", handle, trigger)
+
+
 def run(spark: SparkSession, settings: Settings, event_slice: Slice | None = None) -> StageReport:
     report = StageReport("gold")
     ensure_tables(spark, settings, [SOURCE, *GOLD_TABLES])
@@ -92,6 +110,7 @@ def run(spark: SparkSession, settings: Settings, event_slice: Slice | None = Non
 def build_parser() -> JobArgumentParser:
     parser = JobArgumentParser(prog="lakehouse gold", description=__doc__.splitlines()[0])
     add_settings_arguments(parser)
+    add_trigger_argument(parser)
     add_slice_arguments(parser, "gold rows of events that occurred")
     return parser
 
@@ -102,8 +121,13 @@ def main(argv: list[str] | None = None) -> int:
     def work() -> None:
         settings = settings_from(args)
         event_slice = slice_from(args)
+        if args.trigger.continuous and event_slice is not None:
+            raise UsageError("--trigger '<n> seconds' follows new rows; it cannot be combined with --date")
         with spark_session(settings, "gold") as spark:
-            run(spark, settings, event_slice).print()
+            if args.trigger.continuous:
+                start(spark, settings, args.trigger).awaitTermination()
+            else:
+                run(spark, settings, event_slice).print()
 
     return run_entry("lakehouse gold", work)
 

@@ -144,6 +144,50 @@ def slice_from(args: argparse.Namespace) -> Slice | None:
     return None if args.date is None else Slice(args.date, args.hour)
 
 
+# --- stream triggers ---------------------------------------------------------------------------------------
+
+AVAILABLE_NOW = "available-now"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """When a stream runs: `available-now` drains what is there and stops (the hourly run); `<n> seconds` runs
+    continuously with a micro-batch every n seconds."""
+
+    interval_seconds: int | None = None
+
+    @property
+    def continuous(self) -> bool:
+        return self.interval_seconds is not None
+
+    def options(self) -> dict[str, object]:
+        """Keyword arguments of DataStreamWriter.trigger."""
+        if self.interval_seconds is None:
+            return {"availableNow": True}
+        return {"processingTime": f"{self.interval_seconds} seconds"}
+
+    def __str__(self) -> str:
+        return AVAILABLE_NOW if self.interval_seconds is None else f"{self.interval_seconds} seconds"
+
+
+def parse_trigger(text: str) -> Trigger:
+    if text == AVAILABLE_NOW:
+        return Trigger()
+    number, _, unit = text.partition(" ")
+    if number.isdigit() and int(number) > 0 and unit in ("second", "seconds"):
+        return Trigger(int(number))
+    raise argparse.ArgumentTypeError(f"expected {AVAILABLE_NOW!r} or '<n> seconds', got {text!r}")
+
+
+def add_trigger_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--trigger",
+        type=parse_trigger,
+        default=Trigger(),
+        help=f"{AVAILABLE_NOW} (default: process what is there, then stop) or '<n> seconds' (run continuously)",
+    )
+
+
 def debug_enabled(env: Mapping[str, str] | None = None) -> bool:
     """LAKEHOUSE_DEBUG=1 makes failures print their traceback."""
     env = os.environ if env is None else env

@@ -12,18 +12,22 @@ import sys
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.streaming import StreamingQuery
 
 from jobs.entry import StageReport, run_entry, spark_session
 from jobs.settings import (
     JobArgumentParser,
     Settings,
     Slice,
+    Trigger,
+    UsageError,
     add_settings_arguments,
     add_slice_arguments,
+    add_trigger_argument,
     settings_from,
     slice_from,
 )
-from jobs.tables import ensure_tables, insert_missing, is_in, process_new_rows, read_table
+from jobs.tables import ensure_tables, follow_new_rows, insert_missing, is_in, process_new_rows, read_table
 from jobs.transforms.dedup import first_copy_per_event
 from jobs.transforms.validation import (
     QUARANTINE_COLUMNS,
@@ -83,6 +87,19 @@ def bronze_slice(spark: SparkSession, settings: Settings, ingest_slice: Slice) -
     return bronze.filter(in_slice)
 
 
+def start(spark: SparkSession, settings: Settings, trigger: Trigger) -> StreamingQuery:
+    """Start following bronze continuously; each micro-batch prints its own progress line."""
+    ensure_tables(spark, settings, [SOURCE, EVENTS, QUARANTINE])
+
+    def process_batch(batch: DataFrame) -> None:
+        report = StageReport("silver")
+        process_records(spark, settings, batch, report)
+        if report.rows_in:
+            report.finish().print()
+
+    return follow_new_rows(spark, settings, SOURCE, "silver", process_batch, trigger)
+
+
 def run(spark: SparkSession, settings: Settings, ingest_slice: Slice | None = None) -> StageReport:
     report = StageReport("silver")
     ensure_tables(spark, settings, [SOURCE, EVENTS, QUARANTINE])
@@ -96,6 +113,7 @@ def run(spark: SparkSession, settings: Settings, ingest_slice: Slice | None = No
 def build_parser() -> JobArgumentParser:
     parser = JobArgumentParser(prog="lakehouse silver", description=__doc__.splitlines()[0])
     add_settings_arguments(parser)
+    add_trigger_argument(parser)
     add_slice_arguments(parser, "bronze records ingested")
     return parser
 
@@ -106,8 +124,13 @@ def main(argv: list[str] | None = None) -> int:
     def work() -> None:
         settings = settings_from(args)
         ingest_slice = slice_from(args)
+        if args.trigger.continuous and ingest_slice is not None:
+            raise UsageError("--trigger '<n> seconds' follows new rows; it cannot be combined with --date")
         with spark_session(settings, "silver") as spark:
-            run(spark, settings, ingest_slice).print()
+            if args.trigger.continuous:
+                start(spark, settings, args.trigger).awaitTermination()
+            else:
+                run(spark, settings, ingest_slice).print()
 
     return run_entry("lakehouse silver", work)
 

@@ -8,8 +8,9 @@ from datetime import date, datetime
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming import StreamingQuery
 
-from jobs.settings import Settings
+from jobs.settings import Settings, Trigger
 
 ITEMS = "ARRAY<STRUCT<sku: STRING, name: STRING, quantity: BIGINT, unit_price_minor: BIGINT>>"
 ACTIVITY = """events BIGINT, page_views BIGINT, add_to_carts BIGINT, checkouts BIGINT, orders BIGINT,
@@ -111,17 +112,29 @@ def rows_written_since(spark: SparkSession, settings: Settings, name: str, versi
     return sum(int((row["operationMetrics"] or {}).get("numOutputRows", 0)) for row in commits)
 
 
+def follow_new_rows(
+    spark: SparkSession,
+    settings: Settings,
+    name: str,
+    query: str,
+    handle: Callable[[DataFrame], None],
+    trigger: Trigger,
+) -> StreamingQuery:
+    """Start handing the rows appended to table `name` to `handle`, batch by batch. The checkpoint
+    <checkpoints>/<query> remembers how far the query got; with an available-now trigger it stops when caught up."""
+    return (
+        spark.readStream.format("delta")
+        .load(settings.table_path(name))
+        .writeStream.queryName(query)
+        .foreachBatch(lambda batch, _batch_id: handle(batch))
+        .option("checkpointLocation", settings.checkpoint_path(query))
+        .trigger(**trigger.options())
+        .start()
+    )
+
+
 def process_new_rows(
     spark: SparkSession, settings: Settings, name: str, query: str, handle: Callable[[DataFrame], None]
 ) -> None:
-    """Hand the rows appended to table `name` since the last run to `handle`, batch by batch, and stop when caught
-    up. The checkpoint <checkpoints>/<query> remembers how far the query got."""
-    stream = (
-        spark.readStream.format("delta")
-        .load(settings.table_path(name))
-        .writeStream.foreachBatch(lambda batch, _batch_id: handle(batch))
-        .option("checkpointLocation", settings.checkpoint_path(query))
-        .trigger(availableNow=True)
-        .start()
-    )
-    stream.awaitTermination()
+    """Hand the rows appended to table `name` since the last run to `handle`, and return when caught up."""
+    follow_new_rows(spark, settings, name, query, handle, Trigger()).awaitTermination()

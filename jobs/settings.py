@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
@@ -192,3 +193,39 @@ def debug_enabled(env: Mapping[str, str] | None = None) -> bool:
     """LAKEHOUSE_DEBUG=1 makes failures print their traceback."""
     env = os.environ if env is None else env
     return env.get("LAKEHOUSE_DEBUG", "") not in ("", "0")
+
+
+# --- local services ----------------------------------------------------------------------------------------
+
+# What `lakehouse services fetch` downloads (Kafka's jars, kinesalite's node modules): git-ignored, kept across runs.
+SERVICES_HOME = REPO_ROOT / ".services"
+_PORT_VARIABLE = re.compile(r"LAKEHOUSE_([A-Z0-9]+)_PORT")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Where local services keep their data, logs and pid files, and the loopback ports that differ from defaults."""
+
+    run_dir: Path
+    port_overrides: Mapping[str, int] = field(default_factory=dict)
+
+    def port(self, service: str, default: int) -> int:
+        return self.port_overrides.get(service, default)
+
+
+def _port(variable: str, text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise UsageError(f"{variable} must be a port number from 1 to 65535, got {text!r}")
+    return int(text)
+
+
+def service_settings(env: Mapping[str, str] | None = None) -> ServiceSettings:
+    """LAKEHOUSE_RUN_DIR (default <repo>/.run) and any LAKEHOUSE_<SERVICE>_PORT, e.g. LAKEHOUSE_KAFKA_PORT."""
+    env = os.environ if env is None else env
+    run_dir = Path(env.get("LAKEHOUSE_RUN_DIR") or REPO_ROOT / ".run").expanduser().resolve()
+    ports = {
+        match.group(1).lower(): _port(variable, value)
+        for variable, value in env.items()
+        if (match := _PORT_VARIABLE.fullmatch(variable))
+    }
+    return ServiceSettings(run_dir, ports)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from jobs import bronze, generate, gold, pipeline, produce, report, silver
+from jobs.services import cli as services_cli
 
 COMMANDS = {
     "generate": (generate.main, "write synthetic JSON Lines events"),
@@ -14,6 +15,7 @@ COMMANDS = {
     "run": (pipeline.main, "bronze -> silver -> gold for everything new"),
     "report": (report.main, "rows per table, quarantine by reason, top merchants"),
     "produce": (produce.main, "send generator events to Kafka or Kinesis at a steady rate"),
+    "services": (services_cli.main, "start, stop or check the local Kafka and Kinesis (up|down|status [name ...])"),
 }
 
 

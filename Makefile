@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 JARS   := .jars
+SERVICES := .services
 DEMO   := demo
 SPARK_CONF := $(VENV)/lib/python3.11/site-packages/pyspark/conf
 BENCH_EVENTS ?= 2000000
@@ -10,9 +11,9 @@ BENCH_EVENTS ?= 2000000
 # that id back at Maven Central.
 MVN    := mvn --batch-mode --quiet --settings $(CURDIR)/.mvn/settings.xml
 
-.PHONY: setup demo test test-unit lint bench clean
+.PHONY: setup services services-up services-down demo test test-unit lint bench clean
 
-setup: $(VENV)/.installed $(JARS)/.resolved
+setup: $(VENV)/.installed $(JARS)/.resolved services
 
 # The venv is rebuilt whenever the pins or setup.py change.
 $(VENV)/.installed: requirements.txt setup.py
@@ -34,6 +35,25 @@ $(JARS)/.resolved: pom.xml .mvn/settings.xml $(VENV)/.installed
 	echo "spark.driver.extraJavaOptions -Dlog4j.configurationFile=file:$(CURDIR)/jobs/conf/log4j2.properties" \
 	    >> $(SPARK_CONF)/spark-defaults.conf
 	touch $@
+
+# What the local services run (jobs/services/): Kafka's jars resolved by Maven from jobs/services/kafka/pom.xml,
+# kinesalite installed by `npm ci` from jobs/services/kinesis/package-lock.json, both into .services/ (git-ignored).
+# `lakehouse services fetch` writes each stamp; it is the same code that `services up` and the test fixtures run.
+services: $(SERVICES)/kafka/.fetched $(SERVICES)/kinesis/.fetched
+
+$(SERVICES)/kafka/.fetched: jobs/services/kafka/pom.xml $(VENV)/.installed
+	$(BIN)/lakehouse services fetch kafka
+
+$(SERVICES)/kinesis/.fetched: jobs/services/kinesis/package.json jobs/services/kinesis/package-lock.json \
+                              $(VENV)/.installed
+	$(BIN)/lakehouse services fetch kinesis
+
+# Kafka on 127.0.0.1:19092 and Kinesis on 127.0.0.1:14567 until `make services-down`; state and logs under .run/.
+services-up: setup
+	$(BIN)/lakehouse services up
+
+services-down: $(VENV)/.installed
+	$(BIN)/lakehouse services down
 
 demo: setup
 	rm -rf $(DEMO)

@@ -1,9 +1,13 @@
-"""One Spark session for the whole test run (real Spark, real Delta), and helpers to build tiny inputs."""
+"""One Spark session for the whole test run (real Spark, real Delta), local Kafka and Kinesis started on demand,
+and helpers to build tiny inputs."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +15,9 @@ from pathlib import Path
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs.settings import Settings, settings_from
+from jobs import services
+from jobs.services.base import LOOPBACK, Service
+from jobs.settings import ServiceSettings, Settings, settings_from
 from jobs.spark import build_session
 
 INGESTED_AT = datetime(2026, 11, 24, 15, 0, 0, tzinfo=UTC)
@@ -82,3 +88,66 @@ def bronze_records(
     ]
     schema = "payload string, source string, source_position string, ingested_at timestamp, ingest_date date"
     return spark.createDataFrame(rows, schema)
+
+
+# --- local services ----------------------------------------------------------------------------------------
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(span: int = 1) -> int:
+    """A loopback port that is free now, with the `span - 1` ports above it (Kafka's controller takes port + 1)."""
+    for _ in range(100):
+        with socket.socket() as probe:
+            probe.bind((LOOPBACK, 0))
+            port = probe.getsockname()[1]
+        if port + span <= 65536 and all(_port_free(port + offset) for offset in range(1, span)):
+            return port
+    raise RuntimeError(f"no {span} free loopback ports in a row")
+
+
+@pytest.fixture(scope="session")
+def session_service_settings(tmp_path_factory: pytest.TempPathFactory) -> ServiceSettings:
+    """Where this test session runs its services: a run dir of its own under pytest's temporary folder, free ports.
+
+    Not the developer's .run/ and default ports, so that a test session never stops, wipes or fills services a
+    developer started with `make services-up`, nor those of another pytest session running at the same time on this
+    shared machine. The price is one start per session that uses them: Kafka about 3 s, kinesalite under 1 s.
+    """
+    ports = {"kafka": free_port(span=2), "kinesis": free_port()}
+    return ServiceSettings(run_dir=tmp_path_factory.mktemp("run"), port_overrides=ports)
+
+
+@contextmanager
+def _running(name: str, settings: ServiceSettings) -> Iterator[Service]:
+    """Start the service if it is not up, point clients at it through its exported variables (boto3 reads
+    AWS_ENDPOINT_URL_KINESIS, also in Spark's Python workers), and stop it at the end only if it was started here."""
+    [state] = services.up([name], settings=settings, quiet=True)
+    [service] = services.select([name], settings)
+    with pytest.MonkeyPatch.context() as patch:
+        for variable, value in service.exports().items():
+            patch.setenv(variable, value)
+        yield service
+    if state.started:
+        services.down([name], settings=settings, quiet=True)
+
+
+@pytest.fixture(scope="session")
+def kafka_service(session_service_settings: ServiceSettings) -> Iterator[str]:
+    """A real KRaft broker for the session; yields its bootstrap servers, `127.0.0.1:<port>`."""
+    with _running("kafka", session_service_settings) as service:
+        yield service.address
+
+
+@pytest.fixture(scope="session")
+def kinesis_service(session_service_settings: ServiceSettings) -> Iterator[str]:
+    """Kinesalite for the session; yields its endpoint URL (boto3 clients find it through the environment too)."""
+    with _running("kinesis", session_service_settings) as service:
+        yield service.endpoint_url

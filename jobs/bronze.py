@@ -23,7 +23,7 @@ from jobs.settings import (
     add_trigger_argument,
     settings_from,
 )
-from jobs.sources import FileSource, KafkaSource, Source, parse_source
+from jobs.sources import FileSource, KafkaSource, KinesisSource, Source, parse_source
 from jobs.sources.files import read_file_stream
 from jobs.sources.kafka import read_kafka_stream
 from jobs.sources.kinesis import read_kinesis_stream
@@ -74,6 +74,10 @@ def run(spark: SparkSession, settings: Settings, source: Source) -> StageReport:
     ensure_tables(spark, settings, [TABLE])
     version_before = table_version(spark, settings, TABLE)
     start(spark, settings, source, Trigger()).awaitTermination()
+    if isinstance(source, KinesisSource) and table_version(spark, settings, TABLE) > version_before:
+        # Spark 4.1 runs an available-now query over a Python source that restarts after a crash as the one batch
+        # left in its offset log, without asking the source for newer records: a second pass takes those.
+        start(spark, settings, source, Trigger()).awaitTermination()
     landed = rows_written_since(spark, settings, TABLE, version_before)
     report.rows_in = report.rows_out = landed
     return report.finish()

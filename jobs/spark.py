@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -44,6 +45,9 @@ def build_session(settings: Settings, app_name: str) -> SparkSession:
     if settings.master.startswith("local"):
         # A local driver listens on loopback only.
         builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
+    # The planner of Python data sources (the Kinesis source's offsets) ignores spark.pyspark.python and starts
+    # $PYSPARK_PYTHON, read from the JVM's environment: it must be set before the JVM starts.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
     return session

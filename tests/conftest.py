@@ -33,7 +33,9 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def spark(base_settings: Settings) -> SparkSession:
+def spark(base_settings: Settings, kinesis_service: str) -> SparkSession:
+    # Kinesis first: Spark's Python workers (where the Kinesis source runs) inherit the JVM's environment, fixed
+    # when the JVM starts, and must find the emulator through boto3's AWS_* variables.
     session = build_session(base_settings, "tests")
     yield session
     session.stop()

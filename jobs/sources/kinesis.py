@@ -103,15 +103,17 @@ class KinesisStreamReader(DataSourceStreamReader):
     def latestOffset(self) -> dict:
         start = self.position if self.position is not None else self.initialOffset()
         client = kinesis_client()
-        known = start["shards"]
-        shards = list_shards(client, self.stream)
-        done = {shard_id for shard_id, state in known.items() if state["done"]}
+        shards = sorted(list_shards(client, self.stream), key=lambda shard: shard["ShardId"])  # parents first
         present = {shard["ShardId"] for shard in shards}
-        end = {shard_id: dict(state) for shard_id, state in known.items()}
+        end = {shard_id: dict(state) for shard_id, state in start["shards"].items()}
+
+        def done(shard_id: str) -> bool:
+            return end.get(shard_id, {}).get("done", False)
+
         for shard in shards:
             shard_id = shard["ShardId"]
             parents = {shard.get("ParentShardId"), shard.get("AdjacentParentShardId")} & present
-            if shard_id in done or not parents <= done:
+            if done(shard_id) or not all(done(parent) for parent in parents):
                 continue
             state = end.setdefault(shard_id, {"after": None, "done": False})
             for page in read_shard(client, self.stream, shard_id, state["after"], self.max_records_per_shard):

@@ -160,7 +160,11 @@ def rejection_rules(contract: EventContract) -> list[tuple[str, Column]]:
     is_order_event = event_type.isin(*contract.order_event_types)
 
     rules: list[tuple[str, Column]] = [
-        ("malformed_json", F.col(PARSED).isNull() | ~is_object_text(F.col("payload"))),
+        (
+            "malformed_json",
+            # JSON text is UTF-8: bytes that are not would otherwise be parsed with replacement characters.
+            F.col(PARSED).isNull() | ~F.is_valid_utf8("payload") | ~is_object_text(F.col("payload")),
+        ),
         ("missing_field:schema_version", is_missing(t["schema_version"])),
         ("bad_type:schema_version", ~has_json_type(t["schema_version"], ("integer",))),
         ("unsupported_schema_version", ~F.coalesce(version_supported, F.lit(False))),

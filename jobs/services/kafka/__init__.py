@@ -110,6 +110,9 @@ def server_properties(service: KafkaService) -> str:
         "transaction.state.log.num.partitions": "4",
         "share.coordinator.state.topic.num.partitions": "1",
         "group.initial.rebalance.delay.ms": "0",
+        # Records up to 2 MiB: a 1 MiB record (the most Kinesis takes) plus its headers still fits, and reaches
+        # quarantine instead of being refused at the door.
+        "message.max.bytes": str(2 * 1024 * 1024),
     }
     return "".join(f"{key}={value}\n" for key, value in settings.items())
 

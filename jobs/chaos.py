@@ -1,0 +1,81 @@
+"""Kill drills: run the pipeline continuously, SIGKILL it at random moments, restart it, and count what landed.
+
+Used by the kill tests and by `make chaos`. The kill takes the whole process group (the Python driver and its Spark
+JVM), as a crashed machine would; nothing gets a chance to clean up.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from jobs.settings import Settings
+from jobs.tables import read_table
+
+LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
+
+
+def pipeline_command(source: str, settings: Settings, trigger: str | None) -> list[str]:
+    command = [LAKEHOUSE, "run", "--source", source, "--warehouse", settings.warehouse]
+    command += ["--checkpoints", settings.checkpoints, "--master", settings.master]
+    return command + (["--trigger", trigger] if trigger else [])
+
+
+def kill_repeatedly(
+    source: str, settings: Settings, kills: int, rng: random.Random, env: dict[str, str], window=(8.0, 25.0)
+) -> list[float]:
+    """Start `lakehouse run` continuously `kills` times, each time SIGKILLing it a random number of seconds (drawn
+    from `window`) after its start. Returns the moments of the kills."""
+    moments = []
+    for _ in range(kills):
+        process = subprocess.Popen(
+            pipeline_command(source, settings, "1 seconds"),
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        moment = rng.uniform(*window)
+        time.sleep(moment)
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        moments.append(round(moment, 1))
+    return moments
+
+
+def drain(source: str, settings: Settings, env: dict[str, str]) -> None:
+    """An available-now run: processes everything the source holds, then stops."""
+    finished = subprocess.run(pipeline_command(source, settings, None), env=env, capture_output=True, text=True)
+    if finished.returncode != 0:
+        raise RuntimeError(f"the draining run failed: {finished.stderr.strip()}")
+
+
+@dataclass(frozen=True)
+class Landing:
+    bronze_rows: int
+    bronze_positions: int
+    silver_rows: int
+    silver_ids: frozenset[str]
+
+    def lost_and_doubled(self, sent: int) -> tuple[int, int]:
+        """Records the source holds but bronze lacks, and bronze rows that are second copies of a position."""
+        return sent - self.bronze_positions, self.bronze_rows - self.bronze_positions
+
+
+def what_landed(spark: SparkSession, settings: Settings) -> Landing:
+    counts = (
+        read_table(spark, settings, "bronze.events")
+        .agg(F.count("*").alias("rows"), F.count_distinct("source_position").alias("positions"))
+        .first()
+    )
+    ids = [row["event_id"] for row in read_table(spark, settings, "silver.events").select("event_id").collect()]
+    return Landing(counts["rows"], counts["positions"], len(ids), frozenset(ids))

@@ -11,7 +11,7 @@ BENCH_EVENTS ?= 2000000
 # that id back at Maven Central.
 MVN    := mvn --batch-mode --quiet --settings $(CURDIR)/.mvn/settings.xml
 
-.PHONY: setup services services-up services-down demo test test-unit lint bench clean
+.PHONY: setup services services-up services-down demo demo-stream test test-unit lint bench freshness chaos clean
 
 setup: $(VENV)/.installed $(JARS)/.resolved services
 
@@ -49,6 +49,17 @@ $(SERVICES)/kinesis/.fetched: jobs/services/kinesis/package.json jobs/services/k
 	$(BIN)/lakehouse services fetch kinesis
 
 # Kafka on 127.0.0.1:19092 and Kinesis on 127.0.0.1:14567 until `make services-down`; state and logs under .run/.
+# The same pipeline fed by a real Kafka broker: 60,000 generator events sent at 2,000/s, then an hourly-style run.
+STREAM_SOURCE := kafka:127.0.0.1:19092/demo-events
+demo-stream: setup
+	rm -rf $(DEMO)-stream
+	$(BIN)/lakehouse services up kafka
+	$(BIN)/python -c 'from jobs.services import kafka; kafka.create_topic("demo-events", 4)'
+	$(BIN)/lakehouse produce --source $(STREAM_SOURCE) --rate 2000 --duration 30
+	$(BIN)/lakehouse run --source $(STREAM_SOURCE) --warehouse $(DEMO)-stream/warehouse \
+	    --checkpoints $(DEMO)-stream/checkpoints
+	$(BIN)/lakehouse report --warehouse $(DEMO)-stream/warehouse
+
 services-up: setup
 	$(BIN)/lakehouse services up
 
@@ -77,5 +88,13 @@ lint: $(VENV)/.installed
 bench: setup
 	$(BIN)/python scripts/bench.py --events $(BENCH_EVENTS)
 
+# Continuous mode under load: send -> visible in gold, p50/p95/p99 (starts the local Kafka).
+freshness: setup
+	$(BIN)/python scripts/freshness.py
+
+# 20 SIGKILLs of the continuously running pipeline; prints what was lost and doubled (starts the local Kafka).
+chaos: setup
+	$(BIN)/python scripts/chaos.py --kills 20
+
 clean:
-	rm -rf $(DEMO) bench warehouse checkpoints landing spark-warehouse
+	rm -rf $(DEMO) $(DEMO)-stream bench warehouse checkpoints landing spark-warehouse

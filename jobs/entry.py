@@ -55,7 +55,7 @@ class StageReport:
 
     stage: str
     rows_in: int = 0
-    rows_out: int = 0
+    rows_out: int | None = 0  # None: not counted (a continuous gold batch does not read the Delta history)
     details: dict[str, int] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
@@ -68,7 +68,8 @@ class StageReport:
         return self
 
     def line(self) -> str:
-        parts = [f"{self.stage:<7}", f"in {self.rows_in:>10,}", f"out {self.rows_out:>10,}"]
+        rows_out = "-" if self.rows_out is None else f"{self.rows_out:,}"
+        parts = [f"{self.stage:<7}", f"in {self.rows_in:>10,}", f"out {rows_out:>10}"]
         parts += [f"{name} {count:,}" for name, count in self.details.items()]
         parts.append(f"{self.seconds:6.1f} s")
         return "  ".join(parts)

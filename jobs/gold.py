@@ -85,7 +85,7 @@ def start(spark: SparkSession, settings: Settings, trigger: Trigger) -> Streamin
     ensure_tables(spark, settings, [SOURCE, *GOLD_TABLES])
 
     def handle(batch: DataFrame) -> None:
-        report = StageReport("gold")
+        report = StageReport("gold", rows_out=None)
         process_batch(spark, settings, batch, report)
         if report.rows_in:
             report.finish().print()

@@ -7,6 +7,7 @@ instead of waiting for the hourly run. Each query keeps its own checkpoint: a ki
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 
@@ -45,11 +46,18 @@ def run_continuously(spark: SparkSession, settings: Settings, source: Source, tr
         gold.start(spark, settings, trigger),
     ]
     print(f"running continuously, a micro-batch every {trigger.interval_seconds} s (Ctrl-C stops)", flush=True)
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         spark.streams.awaitAnyTermination()
+    except KeyboardInterrupt:
+        print("stopping; a micro-batch cut short is redone from its checkpoint by the next run", flush=True)
     finally:
         for query in queries:
             query.stop()
+
+
+def stop_on_sigterm(_signal: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def build_parser() -> JobArgumentParser:

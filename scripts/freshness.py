@@ -89,6 +89,7 @@ def main() -> None:
 
     root = Path(args.dir).resolve()
     shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
     locations = {"warehouse": str(root / "warehouse"), "checkpoints": str(root / "checkpoints")}
     settings = settings_from(argparse.Namespace(**locations, source=None, master=None))
     services.up(["kafka"], fresh=True)

@@ -17,10 +17,10 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs import bronze, silver
-from jobs.chaos import drain, kill_repeatedly, what_landed
+from jobs.chaos import accepted_ids_via_files, drain, kill_repeatedly, what_landed
 from jobs.produce import KafkaSink, KinesisSink, generated_records, send_all
 from jobs.services import kafka, kinesis
-from jobs.sources import FileSource, KafkaSource, KinesisSource
+from jobs.sources import KafkaSource, KinesisSource
 from jobs.sources.kinesis import kinesis_client
 from jobs.tables import read_table
 
@@ -41,14 +41,7 @@ def some_records(events: int, seed: int) -> list[bytes]:
 
 
 def silver_ids_through_files(spark, settings, records: list[bytes], tmp_path: Path) -> set[str]:
-    """Event ids that silver accepts when the same records arrive as a JSON Lines file."""
-    landing = tmp_path / "oracle-landing"
-    landing.mkdir()
-    (landing / "records.jsonl").write_bytes(b"".join(r + b"\n" for r in records if b"\n" not in r))
-    oracle = replace(settings, warehouse=str(tmp_path / "oracle-wh"), checkpoints=str(tmp_path / "oracle-cp"))
-    bronze.run(spark, oracle, FileSource(str(landing)))
-    silver.run(spark, oracle)
-    return {row["event_id"] for row in read_table(spark, oracle, "silver.events").select("event_id").collect()}
+    return accepted_ids_via_files(spark, settings, records, tmp_path / "oracle")
 
 
 def assert_landed_exactly_once(spark, settings, sent: int, expected_ids: set[str]) -> None:

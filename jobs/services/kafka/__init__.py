@@ -59,7 +59,8 @@ class KafkaService(Service):
 
     def _format_storage(self) -> None:
         command = [*self._java(), "kafka.tools.StorageTool", "format", "--ignore-formatted"]
-        command += ["--cluster-id", random_cluster_id(), "--config", str(self.config_file)]
+        # `--cluster-id=<id>` in one word: an id may begin with '-', which would read as the next option.
+        command += [f"--cluster-id={random_cluster_id()}", "--config", str(self.config_file)]
         run_tool(command, f"formatting Kafka's storage in {self.data_dir}")
 
     def _java(self) -> list[str]:

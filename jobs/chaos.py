@@ -22,6 +22,8 @@ from jobs.settings import Settings
 from jobs.tables import read_table
 
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
+PIPELINE_TABLES = ("bronze.events", "silver.events", "gold.merchant_hourly")
+PROGRESS_TIMEOUT_SECONDS = 120
 
 
 def pipeline_command(source: str, settings: Settings, trigger: str | None) -> list[str]:
@@ -30,26 +32,41 @@ def pipeline_command(source: str, settings: Settings, trigger: str | None) -> li
     return command + (["--trigger", trigger] if trigger else [])
 
 
-def kill_repeatedly(
-    source: str, settings: Settings, kills: int, rng: random.Random, env: dict[str, str], window=(8.0, 25.0)
-) -> list[float]:
-    """Start `lakehouse run` continuously `kills` times, each time SIGKILLing it a random number of seconds (drawn
-    from `window`) after its start. Returns the moments of the kills."""
-    moments = []
-    for _ in range(kills):
-        process = subprocess.Popen(
-            pipeline_command(source, settings, "1 seconds"),
-            env=env,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        moment = rng.uniform(*window)
-        time.sleep(moment)
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        moments.append(round(moment, 1))
-    return moments
+def delta_versions(settings: Settings, tables: tuple[str, ...] = PIPELINE_TABLES) -> dict[str, int]:
+    """The newest committed version of each table (-1 when it has none yet), read from the Delta logs."""
+    versions = {}
+    for table in tables:
+        commits = Path(settings.table_path(table), "_delta_log").glob("*.json")
+        versions[table] = max((int(commit.stem) for commit in commits), default=-1)
+    return versions
+
+
+def kill_after_progress(
+    source: str, settings: Settings, rng: random.Random, env: dict[str, str], within: float = 6.0
+) -> tuple[str, float]:
+    """Start `lakehouse run` continuously, wait until it commits to any pipeline table (so the kill falls in the
+    middle of real work, not in Spark's start), then SIGKILL it a random 0 to `within` seconds later. Returns the
+    table that moved first and the seconds from that commit to the kill."""
+    before = delta_versions(settings)
+    process = subprocess.Popen(
+        pipeline_command(source, settings, "1 seconds"),
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + PROGRESS_TIMEOUT_SECONDS
+    moved = ""
+    while not moved and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        moved = next((t for t, v in delta_versions(settings).items() if v > before[t]), "")
+    delay = rng.uniform(0, within)
+    time.sleep(delay)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    if not moved:
+        raise RuntimeError(f"the pipeline committed nothing within {PROGRESS_TIMEOUT_SECONDS} s of its start")
+    return moved, round(delay, 1)
 
 
 def drain(source: str, settings: Settings, env: dict[str, str]) -> None:

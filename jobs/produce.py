@@ -1,9 +1,10 @@
 """`lakehouse produce`: send generator events to Kafka or Kinesis at a steady rate (for tests, the demo, benchmarks).
 
 Every record's partition key is its `merchant_id` (a malformed record without one gets its own line as the key), so
-one merchant's events stay in order in one partition or shard. Kafka goes through confluent-kafka (librdkafka
-batches and retries on its own); Kinesis through `put_records` calls of up to 500 records, resending the records a
-call reports as failed (throttled) with exponential backoff until every record is accepted.
+one merchant's events go to one partition or shard. Kafka goes through confluent-kafka (librdkafka batches and
+retries on its own, idempotence keeps its order); Kinesis through `put_records` calls of up to 500 records,
+resending the records a call reports as failed (throttled) with exponential backoff until every record is accepted
+(a resent record then follows later ones of its call: `put_records` does not keep order under throttling).
 """
 
 from __future__ import annotations

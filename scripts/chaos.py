@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from jobs import services
-from jobs.chaos import accepted_ids_via_files, drain, kill_repeatedly, what_landed
+from jobs.chaos import accepted_ids_via_files, drain, kill_after_progress, what_landed
 from jobs.produce import KafkaSink, KinesisSink, generated_records, send_all
 from jobs.services import kafka, kinesis
 from jobs.settings import settings_from
@@ -62,8 +62,8 @@ def main() -> None:
     started = time.monotonic()
     for number, first in enumerate(range(0, len(records), slice_size), start=1):
         send_all(sink, [records[first : first + slice_size]])
-        [moment] = kill_repeatedly(source, settings, kills=1, rng=rng, env=env)
-        print(f"kill {number:2d}/{args.kills} at {moment:4.1f} s after start", flush=True)
+        table, delay = kill_after_progress(source, settings, rng, env)
+        print(f"kill {number:2d}/{args.kills}: {delay:3.1f} s after the run's first commit (to {table})", flush=True)
     drain(source, settings, env)
     print(f"{args.kills} kills and the draining run took {time.monotonic() - started:.0f} s (kill seed {seed})")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from jobs import bronze, silver
-from jobs.chaos import accepted_ids_via_files, drain, kill_repeatedly, what_landed
+from jobs.chaos import accepted_ids_via_files, drain, kill_after_progress, what_landed
 from jobs.produce import KafkaSink, KinesisSink, generated_records, send_all
 from jobs.services import kafka, kinesis
 from jobs.sources import KafkaSource, KinesisSource
@@ -40,10 +41,6 @@ def some_records(events: int, seed: int) -> list[bytes]:
     return generated_records(events, seed=seed, merchants=200, start=start)
 
 
-def silver_ids_through_files(spark, settings, records: list[bytes], tmp_path: Path) -> set[str]:
-    return accepted_ids_via_files(spark, settings, records, tmp_path / "oracle")
-
-
 def assert_landed_exactly_once(spark, settings, sent: int, expected_ids: set[str]) -> None:
     landing = what_landed(spark, settings)
     assert landing.lost_and_doubled(sent) == (0, 0)
@@ -52,27 +49,22 @@ def assert_landed_exactly_once(spark, settings, sent: int, expected_ids: set[str
     assert landing.silver_ids == expected_ids
 
 
-def kafka_topic(bootstrap: str, name: str, partitions: int) -> str:
-    kafka.create_topic(name, partitions, servers=bootstrap)
-    return name
-
-
-def kinesis_stream(endpoint: str, name: str, shards: int) -> str:
-    kinesis.create_stream(name, shards, url=endpoint)
-    return name
-
-
 def test_kafka_bad_records_are_quarantined_and_none_stops_the_stream(spark, settings, kafka_service, tmp_path):
-    topic = kafka_topic(kafka_service, "bad-records", 2)
+    topic = "bad-records"
+    kafka.create_topic(topic, 2, servers=kafka_service)
     records = some_records(300, seed=21)
-    send_all(KafkaSink(KafkaSource(kafka_service, topic)), [records, BAD_RECORDS])
+    sink = KafkaSink(KafkaSource(kafka_service, topic))
+    sink.producer.produce(topic, None, key=b"m-tombstone")  # a tombstone: a record without a value
+    send_all(sink, [records, BAD_RECORDS])
     source = KafkaSource(kafka_service, topic)
 
     bronze.run(spark, settings, source)
     silver.run(spark, settings)
 
     landed = read_table(spark, settings, "bronze.events")
-    assert landed.filter(F.col("source") == "kafka").count() == len(records) + len(BAD_RECORDS)
+    assert landed.filter(F.col("source") == "kafka").count() == 1 + len(records) + len(BAD_RECORDS)
+    tombstone = read_table(spark, settings, "silver.quarantine").filter(F.col("payload").isNull()).collect()
+    assert [row["reason"] for row in tombstone] == ["malformed_json"]
     assert landed.filter(~F.col("source_position").rlike(r"^bad-records-[01]-\d+$")).count() == 0
     quarantine = read_table(spark, settings, "silver.quarantine")
     bad = quarantine.filter(F.length("payload") > 1_000_000).union(
@@ -81,23 +73,33 @@ def test_kafka_bad_records_are_quarantined_and_none_stops_the_stream(spark, sett
     assert {row["reason"] for row in bad.collect()} == {"malformed_json"}
     assert bad.count() == len(BAD_RECORDS)
     assert_landed_exactly_once(
-        spark, settings, len(records) + len(BAD_RECORDS), silver_ids_through_files(spark, settings, records, tmp_path)
+        spark,
+        settings,
+        1 + len(records) + len(BAD_RECORDS),
+        accepted_ids_via_files(spark, settings, records, tmp_path / "oracle"),
     )
 
 
-def test_kinesis_reads_closed_parents_then_their_children_after_a_reshard(spark, settings, kinesis_service, tmp_path):
-    stream = kinesis_stream(kinesis_service, "reshard", 2)
-    first, second = some_records(400, seed=31), some_records(400, seed=32)
-    send_all(KinesisSink(KinesisSource(stream)), [first, BAD_RECORDS])
-    client = kinesis_client()
-    parent = client.list_shards(StreamName=stream)["Shards"][0]
-    middle = (int(parent["HashKeyRange"]["StartingHashKey"]) + int(parent["HashKeyRange"]["EndingHashKey"])) // 2
-    client.split_shard(StreamName=stream, ShardToSplit=parent["ShardId"], NewStartingHashKey=str(middle))
+def split_in_two(client, stream: str, shard: dict) -> None:
+    low, high = (int(shard["HashKeyRange"][bound]) for bound in ("StartingHashKey", "EndingHashKey"))
+    client.split_shard(StreamName=stream, ShardToSplit=shard["ShardId"], NewStartingHashKey=str((low + high) // 2))
     while client.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]["StreamStatus"] != "ACTIVE":
         time.sleep(0.05)
+
+
+def test_kinesis_reads_closed_parents_then_their_children_after_a_reshard(spark, settings, kinesis_service, tmp_path):
+    stream = "reshard"
+    kinesis.create_stream(stream, 2, url=kinesis_service)
+    client = kinesis_client()
+    empty_parent, parent = sorted(client.list_shards(StreamName=stream)["Shards"], key=lambda s: s["ShardId"])[::-1]
+    split_in_two(client, stream, empty_parent)  # closed before it got a single record
+    first, second = some_records(400, seed=31), some_records(400, seed=32)
+    send_all(KinesisSink(KinesisSource(stream)), [first, BAD_RECORDS])
+    time.sleep(2)  # the other parent closes well after its last record
+    split_in_two(client, stream, parent)
     send_all(KinesisSink(KinesisSource(stream)), [second])
 
-    bronze.run(spark, settings, KinesisSource(stream))  # the closed parent to its end, then its children
+    bronze.run(spark, settings, KinesisSource(stream))  # each closed parent to its end, then its children
     assert bronze.run(spark, settings, KinesisSource(stream)).rows_out == 0  # nothing new: nothing landed
     silver.run(spark, settings)
 
@@ -108,9 +110,10 @@ def test_kinesis_reads_closed_parents_then_their_children_after_a_reshard(spark,
         .distinct()
         .collect()
     }
-    assert landed_shards == {shard["ShardId"] for shard in client.list_shards(StreamName=stream)["Shards"]}
+    all_shards = {shard["ShardId"] for shard in client.list_shards(StreamName=stream)["Shards"]}
+    assert landed_shards == all_shards - {empty_parent["ShardId"]}
     sent = len(first) + len(BAD_RECORDS) + len(second)
-    expected = silver_ids_through_files(spark, settings, first + second, tmp_path)
+    expected = accepted_ids_via_files(spark, settings, first + second, tmp_path / "oracle")
     assert_landed_exactly_once(spark, settings, sent, expected)
 
 
@@ -122,21 +125,22 @@ def test_sigkill_of_the_driver_loses_nothing_and_doubles_nothing(kind, spark, se
     settings = replace(settings, master="local[2]")
     if kind == "kafka":
         bootstrap = request.getfixturevalue("kafka_service")
-        source = KafkaSource(bootstrap, kafka_topic(bootstrap, "killed", 3))
-        sink, source_text = KafkaSink(source), f"kafka:{bootstrap}/killed"
+        kafka.create_topic("killed", 3, servers=bootstrap)
+        sink, source_text = KafkaSink(KafkaSource(bootstrap, "killed")), f"kafka:{bootstrap}/killed"
     else:
-        endpoint = request.getfixturevalue("kinesis_service")
-        source = KinesisSource(kinesis_stream(endpoint, "killed", 3))
-        sink, source_text = KinesisSink(source), "kinesis:killed"
-    # Small slices sent over time, so the kills land while records are still arriving and being processed.
-    slices = [records[i : i + 500] for i in range(0, len(records), 500)]
-    send_all(sink, slices[:4])
+        kinesis.create_stream("killed", 3, url=request.getfixturevalue("kinesis_service"))
+        sink, source_text = KinesisSink(KinesisSource("killed")), "kinesis:killed"
     env = {**os.environ, "LAKEHOUSE_SHUFFLE_PARTITIONS": "2", "LAKEHOUSE_DRIVER_MEMORY": "1g"}
-    moments = kill_repeatedly(source_text, settings, kills=2, rng=rng, env=env)
-    send_all(sink, slices[4:])
-    moments += kill_repeatedly(source_text, settings, kills=1, rng=rng, env=env)
+
+    kills = []
+    third = -(-len(records) // 3)
+    for first in range(0, len(records), third):  # a third of the records before each run: work to be killed in
+        send_all(sink, [records[first : first + third]])
+        kills.append(kill_after_progress(source_text, settings, rng, env))
     drain(source_text, settings, env)
 
-    expected = silver_ids_through_files(spark, settings, records, tmp_path)
-    print(f"{kind}: killed at {moments} s after start (seed {seed})")
+    print(f"{kind}: killed {kills} (first table to commit, seconds after it; seed {seed})")
+    expected = accepted_ids_via_files(spark, settings, records, tmp_path / "oracle")
     assert_landed_exactly_once(spark, settings, len(records), expected)
+    landed = read_table(spark, settings, "bronze.events").select("payload").collect()
+    assert Counter(row["payload"].encode() for row in landed) == Counter(records)

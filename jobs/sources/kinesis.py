@@ -15,6 +15,7 @@ Throttling (ProvisionedThroughputExceeded) and other transient errors are retrie
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPart
 SCHEMA = "data BINARY, shard_id STRING, sequence_number STRING"
 GET_RECORDS_LIMIT = 10_000  # the most GetRecords returns in one call
 DEFAULT_MAX_RECORDS_PER_SHARD = 200_000
+MAX_EMPTY_PAGES_OF_CLOSED_SHARD = 25
+READ_TO_THE_END = 2**62  # no record limit: a partition reads up to its end sequence number
 
 
 def kinesis_client():
@@ -66,19 +69,26 @@ class ShardPage:
     caught_up: bool  # nothing newer is in the shard right now
 
 
-def read_shard(client, stream: str, shard_id: str, after: str | None, limit: int) -> Iterator[ShardPage]:
-    """Pages of records after `after`, until the shard is caught up or `limit` records were returned."""
+def read_shard(
+    client, stream: str, shard_id: str, after: str | None, limit: int, closed: bool = False
+) -> Iterator[ShardPage]:
+    """Pages of records after `after`, until the shard is caught up or `limit` records were returned. On a closed
+    shard, empty pages are followed until Kinesis ends the iterator (at most MAX_EMPTY_PAGES_OF_CLOSED_SHARD), because
+    only a null next iterator says that the shard was read to its end."""
     iterator = shard_iterator(client, stream, shard_id, after)
-    returned = 0
+    returned = empty_pages = 0
     while iterator is not None and returned < limit:
         response = client.get_records(ShardIterator=iterator, Limit=min(GET_RECORDS_LIMIT, limit - returned))
         records = response["Records"]
         iterator = response.get("NextShardIterator")
         returned += len(records)
+        empty_pages = 0 if records else empty_pages + 1
         caught_up = not records and response.get("MillisBehindLatest", 0) == 0
         yield ShardPage(records, closed_and_read=iterator is None, caught_up=caught_up)
-        if caught_up:
+        if caught_up and (not closed or empty_pages >= MAX_EMPTY_PAGES_OF_CLOSED_SHARD):
             return
+        if closed and not records:
+            time.sleep(0.2)  # GetRecords allows 5 calls a second per shard
 
 
 @dataclass(frozen=True)
@@ -116,7 +126,9 @@ class KinesisStreamReader(DataSourceStreamReader):
             if done(shard_id) or not all(done(parent) for parent in parents):
                 continue
             state = end.setdefault(shard_id, {"after": None, "done": False})
-            for page in read_shard(client, self.stream, shard_id, state["after"], self.max_records_per_shard):
+            closed = "EndingSequenceNumber" in shard["SequenceNumberRange"]
+            pages = read_shard(client, self.stream, shard_id, state["after"], self.max_records_per_shard, closed)
+            for page in pages:
                 if page.records:
                     state["after"] = page.records[-1]["SequenceNumber"]
                 state["done"] = page.closed_and_read
@@ -130,13 +142,15 @@ class KinesisStreamReader(DataSourceStreamReader):
         for shard_id, state in end["shards"].items():
             after = start["shards"].get(shard_id, {"after": None})["after"]
             if state["after"] is not None and state["after"] != after:
+                if after is not None and int(state["after"]) < int(after):
+                    raise RuntimeError(f"Kinesis offsets went back on shard {shard_id}: {after} -> {state['after']}")
                 ranges.append(ShardRange(self.stream, shard_id, after, state["after"]))
         return ranges
 
     def read(self, partition: ShardRange) -> Iterator[tuple]:
         client = kinesis_client()
         last = int(partition.last)
-        for page in read_shard(client, partition.stream, partition.shard_id, partition.after, 2**62):
+        for page in read_shard(client, partition.stream, partition.shard_id, partition.after, READ_TO_THE_END):
             for record in page.records:
                 sequence = record["SequenceNumber"]
                 if int(sequence) > last:

@@ -11,7 +11,7 @@ BENCH_EVENTS ?= 2000000
 # that id back at Maven Central.
 MVN    := mvn --batch-mode --quiet --settings $(CURDIR)/.mvn/settings.xml
 
-.PHONY: setup services services-up services-down demo demo-stream test test-unit lint bench freshness chaos clean
+.PHONY: setup services services-up services-down demo demo-stream test test-kill test-unit lint bench freshness chaos clean
 
 setup: $(VENV)/.installed $(JARS)/.resolved services
 
@@ -76,7 +76,11 @@ demo: setup
 	echo "demo finished in $$(( $$(date +%s) - start )) s; tables under $(DEMO)/warehouse"
 
 test: setup lint
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not kill"
+
+# The kill tests: they pass in most runs here, but two of eight recent runs stalled or failed (see README).
+test-kill: setup
+	$(BIN)/pytest -m kill -s
 
 test-unit: setup
 	$(BIN)/pytest -m "not integration"

@@ -24,6 +24,7 @@ from jobs.settings import (
     settings_from,
 )
 from jobs.sources import Source
+from jobs.tables import TABLES, ensure_tables
 
 
 def run(spark: SparkSession, settings: Settings, source: Source) -> list[StageReport]:
@@ -40,6 +41,8 @@ def run(spark: SparkSession, settings: Settings, source: Source) -> list[StageRe
 
 def run_continuously(spark: SparkSession, settings: Settings, source: Source, trigger: Trigger) -> None:
     """Run the three stages as streaming queries until one fails or the process is stopped."""
+    # Every table first: once bronze commits, no CREATE TABLE is still under way for a crash to cut in half.
+    ensure_tables(spark, settings, TABLES)
     queries = [
         bronze.start(spark, settings, source, trigger),
         silver.start(spark, settings, trigger),

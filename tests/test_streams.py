@@ -117,6 +117,7 @@ def test_kinesis_reads_closed_parents_then_their_children_after_a_reshard(spark,
     assert_landed_exactly_once(spark, settings, sent, expected)
 
 
+@pytest.mark.kill
 @pytest.mark.parametrize("kind", ["kafka", "kinesis"])
 def test_sigkill_of_the_driver_loses_nothing_and_doubles_nothing(kind, spark, settings, tmp_path, request):
     seed = random.randrange(1_000_000)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -16,6 +19,8 @@ ITEMS = "ARRAY<STRUCT<sku: STRING, name: STRING, quantity: BIGINT, unit_price_mi
 ACTIVITY = """events BIGINT, page_views BIGINT, add_to_carts BIGINT, checkouts BIGINT, orders BIGINT,
     refunds BIGINT, sessions BIGINT, sessions_sketch BINARY, customers BIGINT, customers_sketch BINARY,
     conversion_rate DOUBLE, updated_at TIMESTAMP"""
+
+COMMIT_FILE = re.compile(r"\d{20}\.(json|checkpoint.*\.parquet)")
 
 
 @dataclass(frozen=True)
@@ -58,10 +63,22 @@ def ensure_tables(spark: SparkSession, settings: Settings, names: Iterable[str])
     """Create the tables that do not exist yet, so readers always find the contract schema."""
     for name in names:
         spec = TABLES[name]
+        remove_unfinished_creation(settings.table_path(name))
         spark.sql(
             f"CREATE TABLE IF NOT EXISTS delta.`{settings.table_path(name)}` ({spec.columns}) "
             f"USING delta PARTITIONED BY ({spec.partitioned_by})"
         )
+
+
+def remove_unfinished_creation(table_path: str) -> None:
+    """Remove a `_delta_log` that holds no commit: what a process killed inside CREATE TABLE leaves on a local disk.
+    Delta would take the folder for a table and then fail to read it; with it gone, CREATE TABLE starts afresh.
+    Object stores have no folders, so there a cut-short creation leaves nothing behind."""
+    log = Path(table_path, "_delta_log")
+    if "://" in table_path or not log.is_dir():
+        return
+    if not any(COMMIT_FILE.fullmatch(entry.name) for entry in log.iterdir()):
+        shutil.rmtree(log)
 
 
 def read_table(spark: SparkSession, settings: Settings, name: str) -> DataFrame:

@@ -44,11 +44,12 @@ def delta_versions(settings: Settings, tables: tuple[str, ...] = PIPELINE_TABLES
 def kill_after_progress(
     source: str, settings: Settings, rng: random.Random, env: dict[str, str], within: float = 6.0
 ) -> tuple[str, float]:
-    """Start `lakehouse run` continuously, wait until it commits to any pipeline table (so the kill falls in the
+    """Start `lakehouse run` continuously, wait until it commits data to any pipeline table (so the kill falls in the
     middle of real work, not in Spark's start; at most PROGRESS_TIMEOUT_SECONDS), then SIGKILL it a random 0 to
     `within` seconds later. Returns the table that moved first and the seconds from that commit to the kill. A run
     that exits by itself is an error; its output is in `killed-runs.log` beside the checkpoints."""
-    before = delta_versions(settings)
+    # Version 0 is the table's creation: the kill should come after a commit of data.
+    before = {table: max(version, 0) for table, version in delta_versions(settings).items()}
     log = Path(settings.checkpoints).parent / "killed-runs.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as output:

@@ -14,6 +14,9 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from jobs.entry import StageReport, run_entry, spark_session
+from jobs.health import HEALTH_INTERVAL_SECONDS, bronze_batches, record_bronze_progress
+from jobs.health import TABLE as HEALTH
+from jobs.health import record as record_health
 from jobs.settings import (
     JobArgumentParser,
     Settings,
@@ -55,7 +58,7 @@ def read_source(spark: SparkSession, source: Source) -> DataFrame:
 def start(spark: SparkSession, settings: Settings, source: Source, trigger: Trigger) -> StreamingQuery:
     """Start landing the source in bronze.events. Delta's streaming sink writes each micro-batch at most once
     (it records the batch id in the table's log), so with the checkpoint every record lands exactly once."""
-    ensure_tables(spark, settings, [TABLE])
+    ensure_tables(spark, settings, [TABLE, HEALTH])
     return (
         read_source(spark, source)
         .transform(with_ingest_columns)
@@ -71,13 +74,15 @@ def start(spark: SparkSession, settings: Settings, source: Source, trigger: Trig
 def run(spark: SparkSession, settings: Settings, source: Source) -> StageReport:
     """Land everything the source holds now, then stop."""
     report = StageReport("bronze")
-    ensure_tables(spark, settings, [TABLE])
+    ensure_tables(spark, settings, [TABLE, HEALTH])
     version_before = table_version(spark, settings, TABLE)
-    start(spark, settings, source, Trigger()).awaitTermination()
-    if isinstance(source, KinesisSource):
-        # Spark 4.1 runs an available-now query over a Python source that restarts after a crash as the one batch
-        # left in its offset log, without asking the source for newer records: a second pass takes those.
-        start(spark, settings, source, Trigger()).awaitTermination()
+    passes = 2 if isinstance(source, KinesisSource) else 1
+    # Spark 4.1 runs an available-now query over a Python source that restarts after a crash as the one batch left
+    # in its offset log, without asking the source for newer records: for Kinesis a second pass takes those.
+    for _ in range(passes):
+        query = start(spark, settings, source, Trigger())
+        query.awaitTermination()
+        record_health(spark, settings, bronze_batches(spark, settings, query))
     landed = rows_written_since(spark, settings, TABLE, version_before)
     report.rows_in = report.rows_out = landed
     return report.finish()
@@ -98,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
         source = checked_source(settings)
         with spark_session(settings, "bronze") as spark:
             if args.trigger.continuous:
-                start(spark, settings, source, args.trigger).awaitTermination()
+                query, recorded = start(spark, settings, source, args.trigger), -1
+                while not query.awaitTermination(HEALTH_INTERVAL_SECONDS):
+                    recorded = record_bronze_progress(spark, settings, query, recorded)
             else:
                 run(spark, settings, source).print()
 

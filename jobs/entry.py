@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 import traceback
@@ -13,10 +14,20 @@ from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
+from jobs.quality import QualityGateFailed
 from jobs.settings import Settings, UsageError, debug_enabled
 from jobs.spark import build_session
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUALITY = 0, 1, 2, 3
+
+
+def quality_gate_failure(error: BaseException) -> str | None:
+    """The reason of a failed quality gate, also when a streaming query hands it over wrapped in its own error (the
+    Python error of a micro-batch crosses the JVM as text)."""
+    if isinstance(error, QualityGateFailed):
+        return str(error)
+    found = re.search(rf"{QualityGateFailed.__name__}: (.+)", str(error))
+    return found.group(1).strip() if found else None
 
 
 def _first_line(error: BaseException) -> str:
@@ -25,8 +36,8 @@ def _first_line(error: BaseException) -> str:
 
 
 def run_entry(prog: str, work: Callable[[], None]) -> int:
-    """Run `work`; a UsageError exits 2 and any other failure exits 1, each with one line on stderr
-    (LAKEHOUSE_DEBUG=1 adds the traceback)."""
+    """Run `work`; a UsageError exits 2, a failed quality gate 3 and any other failure 1, each with one line on
+    stderr (LAKEHOUSE_DEBUG=1 adds the traceback)."""
     try:
         work()
         return EXIT_OK
@@ -34,6 +45,9 @@ def run_entry(prog: str, work: Callable[[], None]) -> int:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except (PySparkException, Py4JError, OSError, RuntimeError, ValueError) as error:
+        if gate := quality_gate_failure(error):
+            print(f"{prog}: {gate}", file=sys.stderr)
+            return EXIT_QUALITY
         print(f"{prog}: failed: {type(error).__name__}: {_first_line(error)}", file=sys.stderr)
         if debug_enabled():
             traceback.print_exc()
@@ -55,7 +69,7 @@ class StageReport:
 
     stage: str
     rows_in: int = 0
-    rows_out: int | None = 0  # None: not counted (a continuous gold batch does not read the Delta history)
+    rows_out: int = 0
     details: dict[str, int] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0
@@ -68,8 +82,7 @@ class StageReport:
         return self
 
     def line(self) -> str:
-        rows_out = "-" if self.rows_out is None else f"{self.rows_out:,}"
-        parts = [f"{self.stage:<7}", f"in {self.rows_in:>10,}", f"out {rows_out:>10}"]
+        parts = [f"{self.stage:<7}", f"in {self.rows_in:>10,}", f"out {self.rows_out:>10,}"]
         parts += [f"{name} {count:,}" for name, count in self.details.items()]
         parts.append(f"{self.seconds:6.1f} s")
         return "  ".join(parts)

@@ -8,13 +8,18 @@ own hour and day. `--date D [--hour H]` recomputes that slice of event time. Spa
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
+from jobs import quality
 from jobs.entry import StageReport, run_entry, spark_session
+from jobs.health import TABLE as TABLE_HEALTH
+from jobs.health import BatchHealth
+from jobs.health import record as record_health
+from jobs.quality import VOLUME_HISTORY_DAYS, with_volume_ratio
 from jobs.settings import (
     JobArgumentParser,
     Settings,
@@ -34,8 +39,6 @@ from jobs.tables import (
     process_new_rows,
     read_table,
     replace_where,
-    rows_written_since,
-    table_version,
 )
 from jobs.transforms.metrics import merchant_daily, merchant_hourly, merchant_hourly_sales, product_daily
 
@@ -56,37 +59,71 @@ def rows_per_hour(events: DataFrame) -> dict[datetime, int]:
     return {datetime.fromisoformat(row["hour"]).replace(tzinfo=UTC): row["count"] for row in counts}
 
 
-def recompute(spark: SparkSession, settings: Settings, hours: list[datetime], report: StageReport) -> None:
-    """Rebuild every gold row of these event hours and of their dates from silver."""
+def hours_label(hours: list[datetime]) -> str:
+    first, last = hours[0], hours[-1]
+    if first == last:
+        return f"hour {first:%Y-%m-%d %H:00}"
+    return f"{len(hours)} hours {first:%Y-%m-%d %H:00} to {last:%Y-%m-%d %H:00}"
+
+
+def recompute(spark: SparkSession, settings: Settings, hours: list[datetime], label: str) -> int:
+    """Rebuild every gold row of these event hours and of their dates from silver; returns the rows written. All
+    four tables pass their quality gates before any of them is written."""
     if not hours:
-        return
+        return 0
     dates = sorted({hour.date() for hour in hours})
     silver = read_table(spark, settings, SOURCE).filter(is_in("event_date", dates))
-    in_hours = f"{is_in('date', dates)} AND {is_in('hour_start', hours)}"
     hour_events = silver.filter(is_in("event_hour", hours))
+    in_hours = f"{is_in('date', dates)} AND {is_in('hour_start', hours)}"
+    in_dates = is_in("date", dates)
 
-    replace_where(settings, HOURLY, hour_events.transform(merchant_hourly), in_hours)
-    replace_where(settings, SALES, hour_events.transform(merchant_hourly_sales), in_hours)
-    day_hours = read_table(spark, settings, HOURLY).filter(is_in("date", dates))
-    replace_where(settings, DAILY, day_hours.transform(merchant_daily), is_in("date", dates))
-    replace_where(settings, PRODUCTS, silver.transform(product_daily), is_in("date", dates))
+    hourly = hour_events.transform(merchant_hourly).persist()
+    other_hours = read_table(spark, settings, HOURLY).filter(f"{in_dates} AND NOT {is_in('hour_start', hours)}")
+    slices = {
+        HOURLY: (hourly, in_hours),
+        SALES: (hour_events.transform(merchant_hourly_sales).persist(), in_hours),
+        DAILY: (other_hours.unionByName(hourly).transform(merchant_daily).persist(), in_dates),
+        PRODUCTS: (silver.transform(product_daily).persist(), in_dates),
+    }
+    history_dates = {day - timedelta(days=back) for day in dates for back in range(1, VOLUME_HISTORY_DAYS + 1)}
+    history = read_table(spark, settings, HOURLY).filter(is_in("date", history_dates))
+    try:
+        for table, (rows, _) in slices.items():
+            gated = with_volume_ratio(rows, history, datetime.now(UTC)) if table == HOURLY else rows
+            quality.check(settings, table, gated, label)
+        for table, (rows, predicate) in slices.items():
+            replace_where(settings, table, rows, predicate)
+        return sum(rows.count() for rows, _ in slices.values())
+    finally:
+        for rows, _ in slices.values():
+            rows.unpersist()
+
+
+def recompute_and_record(
+    spark: SparkSession, settings: Settings, hours: list[datetime], rows_in: int, label: str, report: StageReport
+) -> None:
+    health = BatchHealth("gold", f"{label}: {hours_label(hours)}" if hours else label, rows_in=rows_in)
+    health.rows_out = recompute(spark, settings, hours, health.batch)
+    record_health(spark, settings, [health.finish()])
+    report.rows_in += rows_in
+    report.rows_out += health.rows_out
     report.add("hours", len(hours))
-    report.add("dates", len(dates))
+    report.add("dates", len({hour.date() for hour in hours}))
 
 
-def process_batch(spark: SparkSession, settings: Settings, batch: DataFrame, report: StageReport) -> None:
+def process_batch(spark: SparkSession, settings: Settings, batch: DataFrame, report: StageReport, label: str) -> None:
     counts = rows_per_hour(batch)
-    report.rows_in += sum(counts.values())
-    recompute(spark, settings, sorted(counts), report)
+    if counts:
+        recompute_and_record(spark, settings, sorted(counts), sum(counts.values()), label, report)
 
 
 def start(spark: SparkSession, settings: Settings, trigger: Trigger) -> StreamingQuery:
     """Start following silver continuously; each micro-batch prints its own progress line."""
-    ensure_tables(spark, settings, [SOURCE, *GOLD_TABLES])
+    ensure_tables(spark, settings, [SOURCE, *GOLD_TABLES, TABLE_HEALTH])
 
-    def handle(batch: DataFrame) -> None:
-        report = StageReport("gold", rows_out=None)
-        process_batch(spark, settings, batch, report)
+    def handle(batch: DataFrame, label: str) -> None:
+        report = StageReport("gold")
+        process_batch(spark, settings, batch, report, label)
         if report.rows_in:
             report.finish().print()
 
@@ -95,15 +132,13 @@ def start(spark: SparkSession, settings: Settings, trigger: Trigger) -> Streamin
 
 def run(spark: SparkSession, settings: Settings, event_slice: Slice | None = None) -> StageReport:
     report = StageReport("gold")
-    ensure_tables(spark, settings, [SOURCE, *GOLD_TABLES])
-    versions_before = {table: table_version(spark, settings, table) for table in GOLD_TABLES}
+    ensure_tables(spark, settings, [SOURCE, *GOLD_TABLES, TABLE_HEALTH])
     if event_slice is not None:
-        recompute(spark, settings, event_slice.hours(), report)
+        recompute_and_record(spark, settings, event_slice.hours(), 0, "rerun", report)
     else:
-        process_new_rows(spark, settings, SOURCE, "gold", lambda batch: process_batch(spark, settings, batch, report))
-    report.rows_out = sum(
-        rows_written_since(spark, settings, table, version) for table, version in versions_before.items()
-    )
+        process_new_rows(
+            spark, settings, SOURCE, "gold", lambda batch, label: process_batch(spark, settings, batch, report, label)
+        )
     return report.finish()
 
 

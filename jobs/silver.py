@@ -9,12 +9,17 @@ event counts once however far apart the copies arrive. Spark-submit: `spark-subm
 from __future__ import annotations
 
 import sys
+from collections import Counter
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
+from jobs import quality
 from jobs.entry import StageReport, run_entry, spark_session
+from jobs.health import TABLE as HEALTH
+from jobs.health import BatchHealth
+from jobs.health import record as record_health
 from jobs.settings import (
     JobArgumentParser,
     Settings,
@@ -29,6 +34,7 @@ from jobs.settings import (
 )
 from jobs.tables import ensure_tables, follow_new_rows, insert_missing, is_in, process_new_rows, read_table
 from jobs.transforms.dedup import first_copy_per_event
+from jobs.transforms.health import lateness
 from jobs.transforms.validation import (
     QUARANTINE_COLUMNS,
     SILVER_COLUMNS,
@@ -41,8 +47,11 @@ SOURCE, EVENTS, QUARANTINE = "bronze.events", "silver.events", "silver.quarantin
 VALIDATED_COLUMNS = sorted({*SILVER_COLUMNS, *QUARANTINE_COLUMNS, "source_position"} - {"event_hour", "event_date"})
 
 
-def process_records(spark: SparkSession, settings: Settings, records: DataFrame, report: StageReport) -> None:
-    """Validate one set of bronze records and write its accepted events and its rejects."""
+def process_records(
+    spark: SparkSession, settings: Settings, records: DataFrame, report: StageReport, label: str
+) -> None:
+    """Validate one set of bronze records (`label` names it) and, if its accepted events pass the quality gate,
+    write them and its rejects."""
     # Persist only the typed result: the parsed VARIANT and per-field type columns are not needed again, and only
     # quarantine needs the raw payload.
     validated = (
@@ -51,12 +60,21 @@ def process_records(spark: SparkSession, settings: Settings, records: DataFrame,
         .select(*VALIDATED_COLUMNS)
         .persist()
     )
+    first_copies = (
+        validated.transform(accepted_events).transform(first_copy_per_event).select(*SILVER_COLUMNS).persist()
+    )
+    health = BatchHealth("silver", label)
     try:
         tally = validated.groupBy("reason", "ingest_date").count().collect()
         received = sum(row["count"] for row in tally)
         if received == 0:
             return
-        rejected = sum(row["count"] for row in tally if row["reason"] is not None)
+        quality.check(settings, EVENTS, first_copies, label)
+        rejects = Counter()
+        for row in tally:
+            if row["reason"] is not None:
+                rejects[row["reason"]] += row["count"]
+        rejected = rejects.total()
         quarantine_dates = {row["ingest_date"] for row in tally if row["reason"] is not None}
         if quarantine_dates:
             insert_missing(
@@ -67,13 +85,22 @@ def process_records(spark: SparkSession, settings: Settings, records: DataFrame,
                 f"t.{is_in('ingest_date', quarantine_dates)} AND t.ingest_date = s.ingest_date "
                 "AND t.source_position = s.source_position",
             )
-        first_copies = validated.transform(accepted_events).transform(first_copy_per_event).select(*SILVER_COLUMNS)
         inserted = insert_missing(spark, settings, EVENTS, first_copies, "t.event_id = s.event_id")
         report.rows_in += received
         report.rows_out += inserted
         report.add("quarantined", rejected)
         report.add("copies dropped", received - rejected - inserted)
+        late = first_copies.transform(lateness).first().asDict()
+        health.rows_in, health.rows_out, health.quarantined = received, inserted, dict(rejects)
+        health.copies_dropped = received - rejected - inserted
+        health.late_events = late["late_events"]
+        health.lateness_max_seconds, health.lateness_p95_seconds = (
+            late["lateness_max_seconds"],
+            late["lateness_p95_seconds"],
+        )
+        record_health(spark, settings, [health.finish()])
     finally:
+        first_copies.unpersist()
         validated.unpersist()
 
 
@@ -89,11 +116,11 @@ def bronze_slice(spark: SparkSession, settings: Settings, ingest_slice: Slice) -
 
 def start(spark: SparkSession, settings: Settings, trigger: Trigger) -> StreamingQuery:
     """Start following bronze continuously; each micro-batch prints its own progress line."""
-    ensure_tables(spark, settings, [SOURCE, EVENTS, QUARANTINE])
+    ensure_tables(spark, settings, [SOURCE, EVENTS, QUARANTINE, HEALTH])
 
-    def process_batch(batch: DataFrame) -> None:
+    def process_batch(batch: DataFrame, label: str) -> None:
         report = StageReport("silver")
-        process_records(spark, settings, batch, report)
+        process_records(spark, settings, batch, report, label)
         if report.rows_in:
             report.finish().print()
 
@@ -102,11 +129,14 @@ def start(spark: SparkSession, settings: Settings, trigger: Trigger) -> Streamin
 
 def run(spark: SparkSession, settings: Settings, ingest_slice: Slice | None = None) -> StageReport:
     report = StageReport("silver")
-    ensure_tables(spark, settings, [SOURCE, EVENTS, QUARANTINE])
+    ensure_tables(spark, settings, [SOURCE, EVENTS, QUARANTINE, HEALTH])
     if ingest_slice is not None:
-        process_records(spark, settings, bronze_slice(spark, settings, ingest_slice), report)
+        records = bronze_slice(spark, settings, ingest_slice)
+        process_records(spark, settings, records, report, f"ingested {ingest_slice}")
         return report.finish()
-    process_new_rows(spark, settings, SOURCE, "silver", lambda batch: process_records(spark, settings, batch, report))
+    process_new_rows(
+        spark, settings, SOURCE, "silver", lambda batch, label: process_records(spark, settings, batch, report, label)
+    )
     return report.finish()
 
 

@@ -56,6 +56,12 @@ TABLES = {
         revenue_minor BIGINT""",
         "date",
     ),
+    "ops.batch_health": TableSpec(
+        """stage STRING, batch STRING, started_at TIMESTAMP, seconds DOUBLE, rows_in BIGINT, rows_out BIGINT,
+        quarantined MAP<STRING, BIGINT>, copies_dropped BIGINT, late_events BIGINT, lateness_max_seconds BIGINT,
+        lateness_p95_seconds BIGINT, date DATE""",
+        "date",
+    ),
 }
 
 
@@ -134,16 +140,17 @@ def follow_new_rows(
     settings: Settings,
     name: str,
     query: str,
-    handle: Callable[[DataFrame], None],
+    handle: Callable[[DataFrame, str], None],
     trigger: Trigger,
 ) -> StreamingQuery:
-    """Start handing the rows appended to table `name` to `handle`, batch by batch. The checkpoint
-    <checkpoints>/<query> remembers how far the query got; with an available-now trigger it stops when caught up."""
+    """Start handing the rows appended to table `name` to `handle`, batch by batch, with a label naming the batch.
+    The checkpoint <checkpoints>/<query> remembers how far the query got; with an available-now trigger it stops when
+    caught up."""
     return (
         spark.readStream.format("delta")
         .load(settings.table_path(name))
         .writeStream.queryName(query)
-        .foreachBatch(lambda batch, _batch_id: handle(batch))
+        .foreachBatch(lambda batch, batch_id: handle(batch, f"micro-batch {batch_id}"))
         .option("checkpointLocation", settings.checkpoint_path(query))
         .trigger(**trigger.options())
         .start()
@@ -151,7 +158,7 @@ def follow_new_rows(
 
 
 def process_new_rows(
-    spark: SparkSession, settings: Settings, name: str, query: str, handle: Callable[[DataFrame], None]
+    spark: SparkSession, settings: Settings, name: str, query: str, handle: Callable[[DataFrame, str], None]
 ) -> None:
     """Hand the rows appended to table `name` since the last run to `handle`, and return when caught up."""
     follow_new_rows(spark, settings, name, query, handle, Trigger()).awaitTermination()

@@ -1,0 +1,79 @@
+"""ops.batch_health: its figures equal what a batch was fed."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import event, order
+from pyspark.sql import functions as F
+
+from jobs import pipeline
+from jobs.sources import FileSource
+from jobs.tables import read_table
+from jobs.transforms.health import lateness
+
+
+def test_lateness_counts_events_after_their_hour_and_takes_max_and_nearest_rank_p95(spark):
+    hour = datetime(2026, 11, 24, 13, tzinfo=UTC)
+    on_time = [(hour + timedelta(minutes=10), hour + timedelta(minutes=59))]  # arrived within its hour
+    late = [(hour + timedelta(minutes=30), hour + timedelta(minutes=30, hours=n)) for n in range(1, 21)]
+    rows = [(occurred, hour, ingested) for occurred, ingested in on_time + late]
+    events = spark.createDataFrame(rows, "occurred_at timestamp, event_hour timestamp, ingested_at timestamp")
+
+    figures = events.transform(lateness).first().asDict()
+
+    assert figures == {"late_events": 20, "lateness_max_seconds": 20 * 3600, "lateness_p95_seconds": 19 * 3600}
+
+
+def test_no_late_event_gives_zero_and_nulls(spark):
+    hour = datetime(2026, 11, 24, 13, tzinfo=UTC)
+    events = spark.createDataFrame(
+        [(hour, hour, hour)], "occurred_at timestamp, event_hour timestamp, ingested_at timestamp"
+    )
+    assert events.transform(lateness).first().asDict() == {
+        "late_events": 0,
+        "lateness_max_seconds": None,
+        "lateness_p95_seconds": None,
+    }
+
+
+@pytest.mark.integration
+def test_batch_health_holds_what_the_run_was_fed(spark, settings, tmp_path):
+    now = datetime.now(UTC)
+    three_hours_ago = (now - timedelta(hours=3)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    recent = (now - timedelta(seconds=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    fresh = [event(event_id=f"e-{n}", occurred_at=recent) for n in range(6)]
+    late = [order(event_id=f"late-{n}", occurred_at=three_hours_ago) for n in range(4)]
+    copies = [fresh[0], late[0]]
+    bad = ["not json", json.dumps(event(event_id="x-1", event_type="teleport"))]
+    lines = [json.dumps(e) for e in fresh + late + copies] + bad
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "events.jsonl").write_text("\n".join(lines) + "\n")
+
+    started = datetime.now(UTC)
+    pipeline.run(spark, settings, FileSource(str(landing)))
+    finished = datetime.now(UTC)
+
+    health = {row["stage"]: row.asDict() for row in read_table(spark, settings, "ops.batch_health").collect()}
+    assert set(health) == {"bronze", "silver", "gold"}
+    assert (health["bronze"]["rows_in"], health["bronze"]["rows_out"]) == (14, 14)
+    silver = health["silver"]
+    assert (silver["rows_in"], silver["rows_out"], silver["copies_dropped"]) == (14, 10, 2)
+    assert silver["quarantined"] == {"malformed_json": 1, "unknown_event_type": 1}
+    assert silver["late_events"] == 4
+    waited = (finished - started).total_seconds()
+    for figure in ("lateness_max_seconds", "lateness_p95_seconds"):
+        assert 3 * 3600 <= silver[figure] <= 3 * 3600 + waited + 1
+    gold_rows = sum(
+        read_table(spark, settings, t).count()
+        for t in ("gold.merchant_hourly", "gold.merchant_hourly_sales", "gold.merchant_daily", "gold.product_daily")
+    )
+    assert (health["gold"]["rows_in"], health["gold"]["rows_out"]) == (10, gold_rows)
+    for row in health.values():
+        assert started - timedelta(seconds=1) <= row["started_at"].replace(tzinfo=UTC) <= finished
+        assert 0 < row["seconds"] <= waited
+        assert row["date"] == row["started_at"].date()
+    assert read_table(spark, settings, "ops.batch_health").filter(F.col("batch").isNull()).count() == 0

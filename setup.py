@@ -15,6 +15,9 @@ setup(
         "pyarrow>=20",
         "confluent-kafka>=2.6",
         "boto3>=1.35",
+        # GX's Spark support caps pyspark below 4.2; pandas 3 is not yet what pyspark 4.1 was tested with
+        "great_expectations>=1.24,<2",
+        "pandas>=2.2,<3",
     ],
     entry_points={"console_scripts": ["lakehouse=jobs.cli:main"]},
 )

@@ -88,12 +88,14 @@ def recompute(spark: SparkSession, settings: Settings, hours: list[datetime], la
     history_dates = {day - timedelta(days=back) for day in dates for back in range(1, VOLUME_HISTORY_DAYS + 1)}
     history = read_table(spark, settings, HOURLY).filter(is_in("date", history_dates))
     try:
+        # Counting fills the caches: the gates and the writes then read the computed rows, not silver again.
+        written = sum(rows.count() for rows, _ in slices.values())
         for table, (rows, _) in slices.items():
             gated = with_volume_ratio(rows, history, datetime.now(UTC)) if table == HOURLY else rows
             quality.check(settings, table, gated, label)
         for table, (rows, predicate) in slices.items():
             replace_where(settings, table, rows, predicate)
-        return sum(rows.count() for rows, _ in slices.values())
+        return written
     finally:
         for rows, _ in slices.values():
             rows.unpersist()

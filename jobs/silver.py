@@ -69,6 +69,7 @@ def process_records(
         received = sum(row["count"] for row in tally)
         if received == 0:
             return
+        first_copies.count()  # fills its cache: the gate and the MERGE then read the validated rows
         quality.check(settings, EVENTS, first_copies, label)
         rejects = Counter()
         for row in tally:

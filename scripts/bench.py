@@ -13,9 +13,10 @@ import resource
 import shutil
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
-from jobs import bronze, gold, silver
+from jobs import bronze, gold, quality, silver
 from jobs.generate import write_hour_files
 from jobs.settings import settings_from
 from jobs.sources import FileSource
@@ -65,10 +66,17 @@ def main() -> None:
         ("silver", lambda: silver.run(spark, settings)),
         ("gold", lambda: gold.run(spark, settings)),
     ]
+    stage_seconds = {}
     for name, stage in stages:
         report = stage()
+        stage_seconds[name] = report.seconds
         print(f"{name:<7}{report.seconds:7.1f} s  {records / report.seconds:>10,.0f} records/s   ({report.line()})")
     total = time.monotonic() - started
+    validations = quality.day_results(settings, datetime.now(UTC).date().isoformat())
+    for name in ("silver", "gold"):
+        gates = sum(result["seconds"] for result in validations if result["table"].startswith(name))
+        share = gates / stage_seconds[name]
+        print(f"quality gates in {name}: {gates:.1f} s of its {stage_seconds[name]:.1f} s ({share:.0%})")
     print(f"overall {total:7.1f} s  {records / total:>10,.0f} records/s bronze -> gold (Spark start excluded)")
     python_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory: Spark JVM {jvm_peak_rss_mib(spark):,.0f} MiB, Python driver {python_peak:,.0f} MiB")

@@ -53,17 +53,15 @@ def bronze_batches(
 ) -> list[BatchHealth]:
     """The batches a bronze stream query has landed since batch `after`: rows from the Delta commit each batch made
     (a source's own input count may count files, not records), duration from the query's progress reports."""
-    seconds = {p.batchId: p.durationMs.get("triggerExecution", 0) / 1000 for p in query.recentProgress}
+    seconds = {p.batchId: p.durationMs.get("triggerExecution", 0) / 1000.0 for p in query.recentProgress}
     history = DeltaTable.forPath(spark, settings.table_path("bronze.events")).history(len(seconds) + 1)
     batches = []
     for commit in history.filter(history.operationParameters["queryId"] == query.id).collect():
         batch = int(commit["operationParameters"]["epochId"])
-        if batch > after:
+        if batch > after and batch in seconds:  # in this run: a restarted query keeps its id and its old commits
             landed = int(commit["operationMetrics"].get("numOutputRows", 0))
-            started = commit["timestamp"].replace(tzinfo=UTC) - timedelta(seconds=seconds.get(batch, 0))
-            batches.append(
-                BatchHealth("bronze", f"micro-batch {batch}", started, seconds.get(batch, 0), landed, landed)
-            )
+            started = commit["timestamp"].replace(tzinfo=UTC) - timedelta(seconds=seconds[batch])
+            batches.append(BatchHealth("bronze", f"micro-batch {batch}", started, seconds[batch], landed, landed))
     return sorted(batches, key=lambda health: health.started_at)
 
 

@@ -77,3 +77,19 @@ def test_batch_health_holds_what_the_run_was_fed(spark, settings, tmp_path):
         assert 0 < row["seconds"] <= waited
         assert row["date"] == row["started_at"].date()
     assert read_table(spark, settings, "ops.batch_health").filter(F.col("batch").isNull()).count() == 0
+
+
+@pytest.mark.integration
+def test_a_second_run_records_only_its_own_bronze_batches(spark, settings, tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "a.jsonl").write_text("".join(json.dumps(event(event_id=f"a-{n}")) + "\n" for n in range(5)))
+    pipeline.run(spark, settings, FileSource(str(landing)))
+    (landing / "b.jsonl").write_text("".join(json.dumps(event(event_id=f"b-{n}")) + "\n" for n in range(3)))
+    pipeline.run(spark, settings, FileSource(str(landing)))
+
+    bronze = read_table(spark, settings, "ops.batch_health").filter(F.col("stage") == "bronze")
+    assert sorted((row["batch"], row["rows_in"]) for row in bronze.collect()) == [
+        ("micro-batch 0", 5),
+        ("micro-batch 1", 3),
+    ]

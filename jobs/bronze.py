@@ -104,8 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         with spark_session(settings, "bronze") as spark:
             if args.trigger.continuous:
                 query, recorded = start(spark, settings, source, args.trigger), -1
-                while not query.awaitTermination(HEALTH_INTERVAL_SECONDS):
-                    recorded = record_bronze_progress(spark, settings, query, recorded)
+                try:
+                    while not query.awaitTermination(HEALTH_INTERVAL_SECONDS):
+                        recorded = record_bronze_progress(spark, settings, query, recorded)
+                finally:
+                    query.stop()
+                    record_bronze_progress(spark, settings, query, recorded)
             else:
                 run(spark, settings, source).print()
 

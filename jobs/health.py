@@ -1,8 +1,10 @@
 """ops.batch_health: one row per batch and stage, what monitoring and alarms read.
 
 Rows in and out, rejects by reason, copies dropped, late events and their lateness, and the batch's duration. A row
-is appended when a batch has been written; a batch redone after a crash that came after its row was written appears
-twice, as it ran twice. Bronze's rows come from its stream's progress reports.
+is appended when a batch has been written, so a batch redone after a crash appears as the redo saw it: twice if the
+crash came after its row, and with nothing written (its events counted as copies) if the crash came between its data
+and its row. Bronze's rows come from its stream's commits and progress reports, recorded every
+HEALTH_INTERVAL_SECONDS and when the query stops; a killed run's last unrecorded bronze batches are not recorded.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from delta.tables import DeltaTable
+from py4j.protocol import Py4JError
+from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
@@ -60,13 +64,19 @@ def bronze_batches(
         batch = int(commit["operationParameters"]["epochId"])
         if batch > after and batch in seconds:  # in this run: a restarted query keeps its id and its old commits
             landed = int(commit["operationMetrics"].get("numOutputRows", 0))
-            started = commit["timestamp"].replace(tzinfo=UTC) - timedelta(seconds=seconds[batch])
+            # collect() gives the commit time as a naive local time: astimezone reads it so.
+            started = commit["timestamp"].astimezone(UTC) - timedelta(seconds=seconds[batch])
             batches.append(BatchHealth("bronze", f"micro-batch {batch}", started, seconds[batch], landed, landed))
     return sorted(batches, key=lambda health: health.started_at)
 
 
 def record_bronze_progress(spark: SparkSession, settings: Settings, query: StreamingQuery, after: int) -> int:
-    """Record the bronze batches landed since batch `after`; returns the newest batch id now recorded."""
-    batches = bronze_batches(spark, settings, query, after)
-    record(spark, settings, batches)
+    """Record the bronze batches landed since batch `after`; returns the newest batch id now recorded. A failure to
+    record is printed, not raised: monitoring trouble must not stop the data."""
+    try:
+        batches = bronze_batches(spark, settings, query, after)
+        record(spark, settings, batches)
+    except (PySparkException, Py4JError, OSError) as error:
+        print(f"batch health not recorded: {type(error).__name__}: {str(error).strip().splitlines()[0]}", flush=True)
+        return after
     return max([after, *(int(health.batch.split()[-1]) for health in batches)])

@@ -51,8 +51,8 @@ def run_continuously(spark: SparkSession, settings: Settings, source: Source, tr
     ]
     print(f"running continuously, a micro-batch every {trigger.interval_seconds} s (Ctrl-C stops)", flush=True)
     signal.signal(signal.SIGTERM, stop_on_sigterm)
+    recorded = -1
     try:
-        recorded = -1
         while not spark.streams.awaitAnyTermination(HEALTH_INTERVAL_SECONDS):
             recorded = record_bronze_progress(spark, settings, queries[0], recorded)
     except KeyboardInterrupt:
@@ -60,6 +60,7 @@ def run_continuously(spark: SparkSession, settings: Settings, source: Source, tr
     finally:
         for query in queries:
             query.stop()
+        record_bronze_progress(spark, settings, queries[0], recorded)
 
 
 def stop_on_sigterm(_signal: int, _frame: object) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from pyspark.sql import functions as F
 from jobs.settings import Settings
 
 QUALITY_FOLDER = "_quality"
+GX_LOCK = threading.Lock()
 CRITICAL, WARNING = "critical", "warning"
 GATED_TABLES = (
     "silver.events",
@@ -258,7 +260,9 @@ def _checkpoints(settings: Settings) -> dict[tuple[str, bool], Any]:
 
 
 def _validate(settings: Settings, table: str, rows: DataFrame, run_id: Any, detailed: bool) -> Any:
-    run = _checkpoints(settings)[table, detailed].run(batch_parameters={"dataframe": rows}, run_id=run_id)
+    # A continuous run gates silver and gold batches from two threads; GX's context is not documented thread-safe.
+    with GX_LOCK:
+        run = _checkpoints(settings)[table, detailed].run(batch_parameters={"dataframe": rows}, run_id=run_id)
     (result,) = run.run_results.values()
     return result
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +21,7 @@ ACTIVITY = """events BIGINT, page_views BIGINT, add_to_carts BIGINT, checkouts B
     refunds BIGINT, sessions BIGINT, sessions_sketch BINARY, customers BIGINT, customers_sketch BINARY,
     conversion_rate DOUBLE, updated_at TIMESTAMP"""
 
+UNFINISHED_CREATION_SECONDS = 120
 COMMIT_FILE = re.compile(r"\d{20}\.(json|checkpoint.*\.parquet)")
 
 
@@ -82,6 +84,10 @@ def remove_unfinished_creation(table_path: str) -> None:
     Object stores have no folders, so there a cut-short creation leaves nothing behind."""
     log = Path(table_path, "_delta_log")
     if "://" in table_path or not log.is_dir():
+        return
+    # A creation younger than that may still be under way in another process (bronze, silver and gold each create
+    # the tables they use).
+    if time.time() - log.stat().st_mtime < UNFINISHED_CREATION_SECONDS:
         return
     if not any(COMMIT_FILE.fullmatch(entry.name) for entry in log.iterdir()):
         shutil.rmtree(log)

@@ -13,6 +13,7 @@ from conftest import bronze_records, order
 from pyspark.sql import functions as F
 
 from jobs import gold, pipeline, quality
+from jobs.entry import quality_gate_failure
 from jobs.generate import write_hour_files
 from jobs.quality_summary import summary_lines
 from jobs.sources import FileSource
@@ -56,6 +57,18 @@ def test_volume_ratio_compares_an_ended_hour_with_the_same_hour_of_earlier_days(
     assert {row[quality.VOLUME_RATIO] for row in ended.collect()} == {2.0}  # 60 events against a mean of 30
     filling = quality.with_volume_ratio(today, history, now=datetime(2026, 11, 24, 13, 59, tzinfo=UTC))
     assert {row[quality.VOLUME_RATIO] for row in filling.collect()} == {None}
+
+
+def test_a_gate_failure_is_found_inside_the_error_a_streaming_query_wraps_it_in():
+    wrapped = RuntimeError(
+        "[FOREACH_BATCH_USER_FUNCTION_ERROR] An error occurred in the user provided function in foreach batch sink. "
+        "Reason: An exception was raised by the Python Proxy. Return Message: Traceback (most recent call last):\n"
+        '  File "/work/main/jobs/quality.py", line 264, in check\n'
+        "jobs.quality.QualityGateFailed: quality gate failed for silver.events (micro-batch 3): event_id unique\n"
+        "\tat org.apache.spark.sql.execution.streaming.sources.ForeachBatchSink.addBatch(ForeachBatchSink.scala:49)"
+    )
+    assert quality_gate_failure(wrapped) == "quality gate failed for silver.events (micro-batch 3): event_id unique"
+    assert quality_gate_failure(RuntimeError("[DELTA_TABLE_NOT_FOUND] no table")) is None
 
 
 def test_a_critical_failure_raises_names_the_expectation_and_keeps_the_result(spark, settings):

@@ -14,9 +14,8 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from jobs.entry import StageReport, run_entry, spark_session
-from jobs.health import HEALTH_INTERVAL_SECONDS, bronze_batches, record_bronze_progress
 from jobs.health import TABLE as HEALTH
-from jobs.health import record as record_health
+from jobs.health import await_recording_bronze, record_bronze_progress
 from jobs.settings import (
     JobArgumentParser,
     Settings,
@@ -82,7 +81,7 @@ def run(spark: SparkSession, settings: Settings, source: Source) -> StageReport:
     for _ in range(passes):
         query = start(spark, settings, source, Trigger())
         query.awaitTermination()
-        record_health(spark, settings, bronze_batches(spark, settings, query))
+        record_bronze_progress(spark, settings, query)
     landed = rows_written_since(spark, settings, TABLE, version_before)
     report.rows_in = report.rows_out = landed
     return report.finish()
@@ -103,13 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         source = checked_source(settings)
         with spark_session(settings, "bronze") as spark:
             if args.trigger.continuous:
-                query, recorded = start(spark, settings, source, args.trigger), -1
-                try:
-                    while not query.awaitTermination(HEALTH_INTERVAL_SECONDS):
-                        recorded = record_bronze_progress(spark, settings, query, recorded)
-                finally:
-                    query.stop()
-                    record_bronze_progress(spark, settings, query, recorded)
+                query = start(spark, settings, source, args.trigger)
+                await_recording_bronze(spark, settings, query, query.awaitTermination, [query])
             else:
                 run(spark, settings, source).print()
 

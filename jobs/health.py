@@ -9,6 +9,7 @@ HEALTH_INTERVAL_SECONDS and when the query stops; a killed run's last unrecorded
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -54,29 +55,48 @@ def record(spark: SparkSession, settings: Settings, batches: list[BatchHealth]) 
 
 def bronze_batches(
     spark: SparkSession, settings: Settings, query: StreamingQuery, after: int = -1
-) -> list[BatchHealth]:
-    """The batches a bronze stream query has landed since batch `after`: rows from the Delta commit each batch made
-    (a source's own input count may count files, not records), duration from the query's progress reports."""
+) -> dict[int, BatchHealth]:
+    """The batches a bronze stream query has landed since batch `after`, by batch id: rows from the Delta commit each
+    batch made (a source's own input count may count files, not records), duration from the query's progress."""
     seconds = {p.batchId: p.durationMs.get("triggerExecution", 0) / 1000.0 for p in query.recentProgress}
     history = DeltaTable.forPath(spark, settings.table_path("bronze.events")).history(len(seconds) + 1)
-    batches = []
+    batches = {}
     for commit in history.filter(history.operationParameters["queryId"] == query.id).collect():
         batch = int(commit["operationParameters"]["epochId"])
         if batch > after and batch in seconds:  # in this run: a restarted query keeps its id and its old commits
             landed = int(commit["operationMetrics"].get("numOutputRows", 0))
             # collect() gives the commit time as a naive local time: astimezone reads it so.
             started = commit["timestamp"].astimezone(UTC) - timedelta(seconds=seconds[batch])
-            batches.append(BatchHealth("bronze", f"micro-batch {batch}", started, seconds[batch], landed, landed))
-    return sorted(batches, key=lambda health: health.started_at)
+            batches[batch] = BatchHealth("bronze", f"micro-batch {batch}", started, seconds[batch], landed, landed)
+    return dict(sorted(batches.items()))
 
 
-def record_bronze_progress(spark: SparkSession, settings: Settings, query: StreamingQuery, after: int) -> int:
+def record_bronze_progress(spark: SparkSession, settings: Settings, query: StreamingQuery, after: int = -1) -> int:
     """Record the bronze batches landed since batch `after`; returns the newest batch id now recorded. A failure to
     record is printed, not raised: monitoring trouble must not stop the data."""
     try:
         batches = bronze_batches(spark, settings, query, after)
-        record(spark, settings, batches)
+        record(spark, settings, list(batches.values()))
     except (PySparkException, Py4JError, OSError) as error:
         print(f"batch health not recorded: {type(error).__name__}: {str(error).strip().splitlines()[0]}", flush=True)
         return after
-    return max([after, *(int(health.batch.split()[-1]) for health in batches)])
+    return max([after, *batches])
+
+
+def await_recording_bronze(
+    spark: SparkSession,
+    settings: Settings,
+    bronze: StreamingQuery,
+    wait: Callable[[float], bool | None],
+    queries: list[StreamingQuery],
+) -> None:
+    """Wait with `wait(timeout)` until it reports a query's end, recording bronze's batches every
+    HEALTH_INTERVAL_SECONDS; then stop `queries` and record bronze's last batches, also when interrupted."""
+    recorded = -1
+    try:
+        while not wait(HEALTH_INTERVAL_SECONDS):
+            recorded = record_bronze_progress(spark, settings, bronze, recorded)
+    finally:
+        for query in queries:
+            query.stop()
+        record_bronze_progress(spark, settings, bronze, recorded)

@@ -15,7 +15,7 @@ from pyspark.sql import SparkSession
 
 from jobs import bronze, gold, silver
 from jobs.entry import StageReport, run_entry, spark_session
-from jobs.health import HEALTH_INTERVAL_SECONDS, record_bronze_progress
+from jobs.health import await_recording_bronze
 from jobs.settings import (
     JobArgumentParser,
     Settings,
@@ -51,16 +51,10 @@ def run_continuously(spark: SparkSession, settings: Settings, source: Source, tr
     ]
     print(f"running continuously, a micro-batch every {trigger.interval_seconds} s (Ctrl-C stops)", flush=True)
     signal.signal(signal.SIGTERM, stop_on_sigterm)
-    recorded = -1
     try:
-        while not spark.streams.awaitAnyTermination(HEALTH_INTERVAL_SECONDS):
-            recorded = record_bronze_progress(spark, settings, queries[0], recorded)
+        await_recording_bronze(spark, settings, queries[0], spark.streams.awaitAnyTermination, queries)
     except KeyboardInterrupt:
         print("stopping; a micro-batch cut short is redone from its checkpoint by the next run", flush=True)
-    finally:
-        for query in queries:
-            query.stop()
-        record_bronze_progress(spark, settings, queries[0], recorded)
 
 
 def stop_on_sigterm(_signal: int, _frame: object) -> None:

@@ -69,7 +69,8 @@ def process_records(
         received = sum(row["count"] for row in tally)
         if received == 0:
             return
-        first_copies.count()  # fills its cache: the gate and the MERGE then read the validated rows
+        # Figures of the late events, in the pass that fills the cache the gate and the MERGE then read.
+        late = first_copies.transform(lateness).first().asDict()
         quality.check(settings, EVENTS, first_copies, label)
         rejects = Counter()
         for row in tally:
@@ -91,7 +92,6 @@ def process_records(
         report.rows_out += inserted
         report.add("quarantined", rejected)
         report.add("copies dropped", received - rejected - inserted)
-        late = first_copies.transform(lateness).first().asDict()
         health.rows_in, health.rows_out, health.quarantined = received, inserted, dict(rejects)
         health.copies_dropped = received - rejected - inserted
         health.late_events = late["late_events"]

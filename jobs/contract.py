@@ -1,7 +1,8 @@
-"""The event contract, read from the JSON Schema files in schemas/events/ (the single source of its rules).
+"""The event contract, read from the schema registry: one JSON Schema file per version in schemas/events/.
 
 Spark validation (jobs/transforms/validation.py) takes every constant it enforces from here, so changing a rule
-means changing the schema file, and tests/test_contract.py then proves Spark and the schema still agree.
+means changing a schema file, and tests/test_contract.py then proves Spark and the schemas still agree. A new
+version is a new file `v<N>.json`; silver accepts every version whose file is in the registry folder.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from jobs.settings import UsageError
+
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas" / "events"
+
+
+class RegistryError(UsageError):
+    """The schema registry folder is missing or holds no schema version."""
 
 
 @dataclass(frozen=True)
@@ -22,10 +29,12 @@ class EventContract:
     length_limits: dict[str, tuple[int, int]]  # min and max characters
     patterns: dict[str, str]  # regular expressions a string field must match
     event_types: tuple[str, ...]
+    enums: dict[str, tuple[str, ...]]  # the values other enumerated string fields may take
     order_event_types: tuple[str, ...]  # the event types that must carry order_fields
     order_fields: tuple[str, ...]
-    items_event_type: str  # the only event type that may carry items
-    amount_exclusive_range: tuple[int, int]
+    order_detail_event_type: str  # the only event type that may carry order_detail_fields
+    order_detail_fields: tuple[str, ...]  # items, and from version 2 discount and tax
+    integer_bounds: dict[str, tuple[int, int]]  # smallest allowed value and exclusive maximum of integer fields
     item_required: tuple[str, ...]
     item_types: dict[str, tuple[str, ...]]
     item_quantity_exclusive_minimum: int
@@ -37,11 +46,21 @@ def _types(spec: dict) -> tuple[str, ...]:
     return tuple(kind) if isinstance(kind, list) else (kind,)
 
 
+def _smallest(spec: dict) -> int:
+    return spec["minimum"] if "minimum" in spec else spec["exclusiveMinimum"] + 1
+
+
+def _forbidden_fields(rule: dict) -> tuple[str, ...]:
+    """The fields of `{"not": {"required": [...]}}` or `{"not": {"anyOf": [{"required": [...]}, ...]}}`."""
+    forbidden = rule["not"]
+    alternatives = forbidden.get("anyOf", [forbidden])
+    return tuple(name for alternative in alternatives for name in alternative["required"])
+
+
 def contract_from_schema(schema: dict) -> EventContract:
     props = schema["properties"]
-    orders_rule, items_rule = schema["allOf"]
+    orders_rule, details_rule = schema["allOf"]
     item_spec = props["items"]["items"]
-    amount = props["amount_minor"]
     return EventContract(
         version=props["schema_version"]["const"],
         required=tuple(schema["required"]),
@@ -51,10 +70,16 @@ def contract_from_schema(schema: dict) -> EventContract:
         },
         patterns={name: spec["pattern"] for name, spec in props.items() if "pattern" in spec},
         event_types=tuple(props["event_type"]["enum"]),
+        enums={name: tuple(spec["enum"]) for name, spec in props.items() if "enum" in spec and name != "event_type"},
         order_event_types=tuple(orders_rule["if"]["properties"]["event_type"]["enum"]),
         order_fields=tuple(orders_rule["then"]["required"]),
-        items_event_type=items_rule["if"]["properties"]["event_type"]["not"]["const"],
-        amount_exclusive_range=(amount["exclusiveMinimum"], amount["exclusiveMaximum"]),
+        order_detail_event_type=details_rule["if"]["properties"]["event_type"]["not"]["const"],
+        order_detail_fields=_forbidden_fields(details_rule["then"]),
+        integer_bounds={
+            name: (_smallest(spec), spec["exclusiveMaximum"])
+            for name, spec in props.items()
+            if "exclusiveMaximum" in spec
+        },
         item_required=tuple(item_spec["required"]),
         item_types={name: _types(spec) for name, spec in item_spec["properties"].items()},
         item_quantity_exclusive_minimum=item_spec["properties"]["quantity"]["exclusiveMinimum"],
@@ -63,15 +88,22 @@ def contract_from_schema(schema: dict) -> EventContract:
 
 
 @cache
-def load_schema(version: int) -> dict:
-    return json.loads((SCHEMA_DIR / f"v{version}.json").read_text(encoding="utf-8"))
+def load_schema(version: int, directory: Path = SCHEMA_DIR) -> dict:
+    return json.loads((directory / f"v{version}.json").read_text(encoding="utf-8"))
+
+
+def supported_versions(directory: Path = SCHEMA_DIR) -> tuple[int, ...]:
+    return tuple(sorted(int(path.stem[1:]) for path in directory.glob("v*.json") if path.stem[1:].isdigit()))
 
 
 @cache
-def supported_versions() -> tuple[int, ...]:
-    return tuple(sorted(int(path.stem[1:]) for path in SCHEMA_DIR.glob("v*.json")))
+def event_contract(version: int = 1, directory: Path = SCHEMA_DIR) -> EventContract:
+    return contract_from_schema(load_schema(version, directory))
 
 
-@cache
-def event_contract(version: int = 1) -> EventContract:
-    return contract_from_schema(load_schema(version))
+def registry(directory: Path = SCHEMA_DIR) -> dict[int, EventContract]:
+    """Every schema version in the registry folder, by version number."""
+    versions = supported_versions(directory)
+    if not versions:
+        raise RegistryError(f"no event schema (v<N>.json) in the schema registry folder {directory}")
+    return {version: event_contract(version, directory) for version in versions}

@@ -40,16 +40,23 @@ from jobs.tables import (
     read_table,
     replace_where,
 )
-from jobs.transforms.metrics import merchant_daily, merchant_hourly, merchant_hourly_sales, product_daily
+from jobs.transforms.metrics import (
+    merchant_daily,
+    merchant_hourly,
+    merchant_hourly_channel_sales,
+    merchant_hourly_sales,
+    product_daily,
+)
 
 SOURCE = "silver.events"
-HOURLY, SALES, DAILY, PRODUCTS = (
+HOURLY, SALES, CHANNEL_SALES, DAILY, PRODUCTS = (
     "gold.merchant_hourly",
     "gold.merchant_hourly_sales",
+    "gold.merchant_hourly_channel_sales",
     "gold.merchant_daily",
     "gold.product_daily",
 )
-GOLD_TABLES = [HOURLY, SALES, DAILY, PRODUCTS]
+GOLD_TABLES = [HOURLY, SALES, CHANNEL_SALES, DAILY, PRODUCTS]
 
 
 def rows_per_hour(events: DataFrame) -> dict[datetime, int]:
@@ -68,7 +75,7 @@ def hours_label(hours: list[datetime]) -> str:
 
 def recompute(spark: SparkSession, settings: Settings, hours: list[datetime], label: str) -> int:
     """Rebuild every gold row of these event hours and of their dates from silver; returns the rows written. All
-    four tables pass their quality gates before any of them is written."""
+    gold tables pass their quality gates before any of them is written."""
     if not hours:
         return 0
     dates = sorted({hour.date() for hour in hours})
@@ -82,6 +89,7 @@ def recompute(spark: SparkSession, settings: Settings, hours: list[datetime], la
     slices = {
         HOURLY: (hourly, in_hours),
         SALES: (hour_events.transform(merchant_hourly_sales).persist(), in_hours),
+        CHANNEL_SALES: (hour_events.transform(merchant_hourly_channel_sales).persist(), in_hours),
         DAILY: (other_hours.unionByName(hourly).transform(merchant_daily).persist(), in_dates),
         PRODUCTS: (silver.transform(product_daily).persist(), in_dates),
     }

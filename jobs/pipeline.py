@@ -10,10 +10,12 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from jobs import bronze, gold, silver
+from jobs.contract import registry
 from jobs.entry import StageReport, run_entry, spark_session
 from jobs.health import await_recording_bronze
 from jobs.settings import (
@@ -73,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def work() -> None:
         settings = settings_from(args)
+        registry(Path(settings.schemas))  # a bad registry folder fails here, before Spark starts
         source = bronze.checked_source(settings)
         started = time.monotonic()
         with spark_session(settings, "pipeline") as spark:

@@ -24,6 +24,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.settings import Settings
+from jobs.transforms.metrics import UNSTATED_CHANNEL
 
 QUALITY_FOLDER = "_quality"
 GX_LOCK = threading.Lock()
@@ -32,6 +33,7 @@ GATED_TABLES = (
     "silver.events",
     "gold.merchant_hourly",
     "gold.merchant_hourly_sales",
+    "gold.merchant_hourly_channel_sales",
     "gold.merchant_daily",
     "gold.product_daily",
 )
@@ -41,6 +43,8 @@ VOLUME_HISTORY_DAYS = 7
 VOLUME_RATIO = "volume ratio"
 COUNT_COLUMNS = ["events", "page_views", "add_to_carts", "checkouts", "orders", "refunds", "sessions", "customers"]
 EVENT_TYPES = ["page_view", "add_to_cart", "checkout_started", "order_placed", "order_refunded"]
+CHANNELS = ["web", "app", "pos"]
+SALES_AMOUNTS = ["orders", "gross_minor", "discount_minor", "tax_minor", "refunds", "refunded_minor"]
 
 # GX would otherwise try to send usage statistics (no network here, and none wanted from a pipeline).
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -152,6 +156,9 @@ def expectations(table: str) -> list[Expect]:
         ),
     ]
     by_type = "page_views + add_to_carts + checkouts + orders + refunds"
+    net_is_gross_less_refunded = holds(
+        "net_minor = gross_minor - refunded_minor", "net_minor = gross_minor - refunded_minor"
+    )
     suites = {
         "silver.events": [
             not_null("event_id"),
@@ -165,6 +172,9 @@ def expectations(table: str) -> list[Expect]:
             ),
             at_least("amount_minor", 1),
             currency_code(),
+            Expect(
+                "channel known", "ExpectColumnValuesToBeInSet", CRITICAL, {"column": "channel", "value_set": CHANNELS}
+            ),
             holds("event_hour is the hour of occurred_at", "event_hour = date_trunc('HOUR', occurred_at)"),
             Expect(
                 f"amount_minor <= {LARGEST_USUAL_AMOUNT_MINOR:,}",
@@ -185,8 +195,21 @@ def expectations(table: str) -> list[Expect]:
             unique("merchant_id", "hour_start", "currency"),
             on_the_hour(),
             currency_code(),
-            *[at_least(column, 0) for column in ["orders", "gross_minor", "refunds", "refunded_minor", "items_sold"]],
-            holds("net_minor = gross_minor - refunded_minor", "net_minor = gross_minor - refunded_minor"),
+            *[at_least(column, 0) for column in [*SALES_AMOUNTS, "items_sold"]],
+            net_is_gross_less_refunded,
+        ],
+        "gold.merchant_hourly_channel_sales": [
+            unique("merchant_id", "hour_start", "channel", "currency"),
+            on_the_hour(),
+            currency_code(),
+            Expect(
+                "channel known or unknown",
+                "ExpectColumnValuesToBeInSet",
+                CRITICAL,
+                {"column": "channel", "value_set": [*CHANNELS, UNSTATED_CHANNEL]},
+            ),
+            *[at_least(column, 0) for column in SALES_AMOUNTS],
+            net_is_gross_less_refunded,
         ],
         "gold.merchant_daily": [unique("merchant_id", "date"), *activity, *conversion],
         "gold.product_daily": [

@@ -25,6 +25,7 @@ DEFAULTS = {
     "shuffle_partitions": "8",
     "driver_memory": "4g",
     "jars": str(REPO_ROOT / ".jars"),
+    "schemas": str(REPO_ROOT / "schemas" / "events"),
 }
 
 
@@ -49,6 +50,7 @@ class Settings:
     shuffle_partitions: int
     driver_memory: str
     jars: str
+    schemas: str  # the schema registry folder: one v<N>.json per supported event schema version
 
     def table_path(self, table: str) -> str:
         """`silver.events` -> `<warehouse>/silver/events`."""
@@ -70,6 +72,9 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--checkpoints", help=f"root of stream checkpoints (default {DEFAULTS['checkpoints']})")
     group.add_argument("--source", help="files:<dir> | kafka:<servers>/<topic> | kinesis:<stream>")
     group.add_argument("--master", help=f"Spark master (default {DEFAULTS['master']})")
+    group.add_argument(
+        "--schemas", help="schema registry folder, one v<N>.json per event version (default schemas/events)"
+    )
 
 
 def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
@@ -92,6 +97,7 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
         shuffle_partitions=int(partitions),
         driver_memory=pick("driver_memory"),
         jars=_absolute(pick("jars")),
+        schemas=_absolute(pick("schemas")),
     )
 
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from jobs import quality
+from jobs.contract import registry
 from jobs.entry import StageReport, run_entry, spark_session
 from jobs.health import TABLE as HEALTH
 from jobs.health import BatchHealth
@@ -47,22 +49,29 @@ SOURCE, EVENTS, QUARANTINE = "bronze.events", "silver.events", "silver.quarantin
 VALIDATED_COLUMNS = sorted({*SILVER_COLUMNS, *QUARANTINE_COLUMNS, "source_position"} - {"event_hour", "event_date"})
 
 
+def validated_records(settings: Settings, records: DataFrame) -> DataFrame:
+    """Records with their typed fields and `reason` (null when accepted) under the schema registry's versions. Only
+    the typed result is kept: the parsed VARIANT and per-field type columns are not needed again, and only
+    quarantine needs the raw payload."""
+    return (
+        validate_events(records, registry(Path(settings.schemas)))
+        .withColumn("payload", F.when(F.col("reason").isNotNull(), F.col("payload")))
+        .select(*VALIDATED_COLUMNS)
+    )
+
+
+def first_copies(validated: DataFrame) -> DataFrame:
+    """The accepted events of validated records, one per event_id, in silver's shape."""
+    return validated.transform(accepted_events).transform(first_copy_per_event).select(*SILVER_COLUMNS)
+
+
 def process_records(
     spark: SparkSession, settings: Settings, records: DataFrame, report: StageReport, label: str
 ) -> None:
     """Validate one set of bronze records (`label` names it) and, if its accepted events pass the quality gate,
     write them and its rejects."""
-    # Persist only the typed result: the parsed VARIANT and per-field type columns are not needed again, and only
-    # quarantine needs the raw payload.
-    validated = (
-        records.transform(validate_events)
-        .withColumn("payload", F.when(F.col("reason").isNotNull(), F.col("payload")))
-        .select(*VALIDATED_COLUMNS)
-        .persist()
-    )
-    first_copies = (
-        validated.transform(accepted_events).transform(first_copy_per_event).select(*SILVER_COLUMNS).persist()
-    )
+    validated = validated_records(settings, records).persist()
+    accepted = first_copies(validated).persist()
     health = BatchHealth("silver", label)
     try:
         tally = validated.groupBy("reason", "ingest_date").count().collect()
@@ -70,8 +79,8 @@ def process_records(
         if received == 0:
             return
         # Figures of the late events, in the pass that fills the cache the gate and the MERGE then read.
-        late = first_copies.transform(lateness).first().asDict()
-        quality.check(settings, EVENTS, first_copies, label)
+        late = accepted.transform(lateness).first().asDict()
+        quality.check(settings, EVENTS, accepted, label)
         rejects = Counter()
         for row in tally:
             if row["reason"] is not None:
@@ -87,7 +96,7 @@ def process_records(
                 f"t.{is_in('ingest_date', quarantine_dates)} AND t.ingest_date = s.ingest_date "
                 "AND t.source_position = s.source_position",
             )
-        inserted = insert_missing(spark, settings, EVENTS, first_copies, "t.event_id = s.event_id")
+        inserted = insert_missing(spark, settings, EVENTS, accepted, "t.event_id = s.event_id")
         report.rows_in += received
         report.rows_out += inserted
         report.add("quarantined", rejected)
@@ -101,7 +110,7 @@ def process_records(
         )
         record_health(spark, settings, [health.finish()])
     finally:
-        first_copies.unpersist()
+        accepted.unpersist()
         validated.unpersist()
 
 
@@ -154,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def work() -> None:
         settings = settings_from(args)
+        registry(Path(settings.schemas))  # a bad registry folder fails here, before Spark starts
         ingest_slice = slice_from(args)
         if args.trigger.continuous and ingest_slice is not None:
             raise UsageError("--trigger '<n> seconds' follows new rows; it cannot be combined with --date")

@@ -2,7 +2,9 @@
 
 Merchants follow a Zipf-like size distribution (a few very large, a long tail of tiny ones). About 1% of records are
 resent copies (same event_id), 2% arrive late (in the file of a later hour than their own), 0.5% are malformed in
-every way the contract names, and some carry fields the contract does not know (kept in silver's `extra`).
+every way the contract names, and some carry fields the contract does not know (kept in silver's `extra`). Odd-numbered
+merchants run the newer client and send schema version 2 (a channel on most events, a discount on some orders, the
+tax on most); the others still send version 1.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 
 EVENT_TYPES = ["page_view", "add_to_cart", "checkout_started", "order_placed", "order_refunded"]
 EVENT_TYPE_SHARES = [0.70, 0.15, 0.07, 0.06, 0.02]
+CHANNELS = ["web", "app", "pos"]
 CURRENCIES = ["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "INR", "BRL"]
 # Local offsets events are stamped with; metrics still bucket by the UTC hour.
 OFFSETS = [timedelta(0)] * 7 + [timedelta(hours=5, minutes=30), timedelta(hours=-8), timedelta(hours=9)]
@@ -110,6 +113,7 @@ MALFORMATIONS: list[tuple[str, Callable[[dict], str]]] = [
     ),
     ("unknown_event_type", lambda e: _dumps({**e, "event_type": "wishlist_add"})),
     ("unsupported_schema_version", lambda e: _dumps({**e, "schema_version": 99})),
+    ("bad_value:channel", lambda e: _dumps({**e, "schema_version": 2, "channel": "tv"})),
     ("too_far_in_future", lambda e: _dumps({**e, "occurred_at": "2099-01-01T00:00:00Z"})),
 ]
 
@@ -166,7 +170,22 @@ class EventGenerator:
             earlier_order = int(rng.integers(0, index + 1))
             amount = int(rng.integers(100, 20_000))
             event.update(order_id=f"o{self.config.seed:x}-{earlier_order}", currency=currency, amount_minor=amount)
+        if merchant % 2 == 1:
+            self._upgrade_to_version_2(event, index)
         return event
+
+    @staticmethod
+    def _upgrade_to_version_2(event: dict, index: int) -> None:
+        """Version 2 fields, chosen from the event's index so that the random draws (and so every other field) are
+        the same as in version 1 traffic."""
+        event["schema_version"] = 2
+        if index % 10:
+            event["channel"] = CHANNELS[index % len(CHANNELS)]
+        if event["event_type"] == "order_placed":
+            if index % 4 == 0:
+                event["discount_minor"] = event["amount_minor"] // 10
+            if index % 5:
+                event["tax_minor"] = event["amount_minor"] // 6  # 20% VAT included in the amount
 
     def records_by_arrival_hour(self) -> list[list[str]]:
         """One list of JSON lines per hour of the window: what arrives in that hour, in arrival order."""

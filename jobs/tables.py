@@ -27,7 +27,10 @@ COMMIT_FILE = re.compile(r"\d{20}\.(json|checkpoint.*\.parquet)")
 
 @dataclass(frozen=True)
 class TableSpec:
-    columns: str  # SQL DDL column list
+    """A table's columns (SQL DDL) and partition column. Columns are only ever added, at the end: ensure_tables
+    adds them to a table created before them, whose older rows then read them as null."""
+
+    columns: str
     partitioned_by: str
 
 
@@ -39,17 +42,26 @@ TABLES = {
     "silver.events": TableSpec(
         f"""event_id STRING, event_type STRING, merchant_id STRING, occurred_at TIMESTAMP, schema_version INT,
         customer_id STRING, session_id STRING, order_id STRING, currency STRING, amount_minor BIGINT,
-        items {ITEMS}, url STRING, extra STRING, event_hour TIMESTAMP, event_date DATE, ingested_at TIMESTAMP""",
+        items {ITEMS}, url STRING, extra STRING, event_hour TIMESTAMP, event_date DATE, ingested_at TIMESTAMP,
+        channel STRING, discount_minor BIGINT, tax_minor BIGINT""",
         "event_date",
     ),
     "silver.quarantine": TableSpec(
-        "payload STRING, reason STRING, source_position STRING, ingested_at TIMESTAMP, ingest_date DATE",
+        """payload STRING, reason STRING, source_position STRING, ingested_at TIMESTAMP, ingest_date DATE,
+        replayed_at TIMESTAMP""",
         "ingest_date",
     ),
     "gold.merchant_hourly": TableSpec(f"merchant_id STRING, hour_start TIMESTAMP, date DATE, {ACTIVITY}", "date"),
     "gold.merchant_hourly_sales": TableSpec(
         """merchant_id STRING, hour_start TIMESTAMP, date DATE, currency STRING, orders BIGINT, gross_minor BIGINT,
-        refunds BIGINT, refunded_minor BIGINT, net_minor BIGINT, items_sold BIGINT, avg_order_minor BIGINT""",
+        refunds BIGINT, refunded_minor BIGINT, net_minor BIGINT, items_sold BIGINT, avg_order_minor BIGINT,
+        discount_minor BIGINT, tax_minor BIGINT""",
+        "date",
+    ),
+    "gold.merchant_hourly_channel_sales": TableSpec(
+        """merchant_id STRING, hour_start TIMESTAMP, date DATE, channel STRING, currency STRING, orders BIGINT,
+        gross_minor BIGINT, discount_minor BIGINT, tax_minor BIGINT, refunds BIGINT, refunded_minor BIGINT,
+        net_minor BIGINT""",
         "date",
     ),
     "gold.merchant_daily": TableSpec(f"merchant_id STRING, date DATE, {ACTIVITY}", "date"),
@@ -68,14 +80,27 @@ TABLES = {
 
 
 def ensure_tables(spark: SparkSession, settings: Settings, names: Iterable[str]) -> None:
-    """Create the tables that do not exist yet, so readers always find the contract schema."""
+    """Create the tables that do not exist yet and add the columns an older table lacks, so readers and writers
+    always find the contract schema."""
     for name in names:
         spec = TABLES[name]
-        remove_unfinished_creation(settings.table_path(name))
+        path = settings.table_path(name)
+        remove_unfinished_creation(path)
         spark.sql(
-            f"CREATE TABLE IF NOT EXISTS delta.`{settings.table_path(name)}` ({spec.columns}) "
+            f"CREATE TABLE IF NOT EXISTS delta.`{path}` ({spec.columns}) "
             f"USING delta PARTITIONED BY ({spec.partitioned_by})"
         )
+        add_missing_columns(spark, path, spec)
+
+
+def add_missing_columns(spark: SparkSession, path: str, spec: TableSpec) -> None:
+    """Additive schema evolution: one ALTER TABLE adds the spec's columns the table lacks (a metadata-only commit;
+    no data file is rewritten)."""
+    present = set(read_table_at(spark, path).columns)
+    wanted = spark.createDataFrame([], spec.columns).schema
+    missing = [f"`{column.name}` {column.dataType.simpleString()}" for column in wanted if column.name not in present]
+    if missing:
+        spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({', '.join(missing)})")
 
 
 def remove_unfinished_creation(table_path: str) -> None:
@@ -94,7 +119,11 @@ def remove_unfinished_creation(table_path: str) -> None:
 
 
 def read_table(spark: SparkSession, settings: Settings, name: str) -> DataFrame:
-    return spark.read.format("delta").load(settings.table_path(name))
+    return read_table_at(spark, settings.table_path(name))
+
+
+def read_table_at(spark: SparkSession, path: str) -> DataFrame:
+    return spark.read.format("delta").load(path)
 
 
 def sql_literal(value: date | datetime | str) -> str:

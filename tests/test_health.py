@@ -9,7 +9,7 @@ import pytest
 from conftest import event, order
 from pyspark.sql import functions as F
 
-from jobs import pipeline
+from jobs import gold, pipeline
 from jobs.sources import FileSource
 from jobs.tables import read_table
 from jobs.transforms.health import lateness
@@ -71,10 +71,7 @@ def test_batch_health_holds_what_the_run_was_fed(spark, settings, tmp_path):
     waited = (finished - started).total_seconds()
     for figure in ("lateness_max_seconds", "lateness_p95_seconds"):
         assert 3 * 3600 <= silver[figure] <= 3 * 3600 + waited + 1
-    gold_rows = sum(
-        read_table(spark, settings, t).count()
-        for t in ("gold.merchant_hourly", "gold.merchant_hourly_sales", "gold.merchant_daily", "gold.product_daily")
-    )
+    gold_rows = sum(read_table(spark, settings, table).count() for table in gold.GOLD_TABLES)
     assert (health["gold"]["rows_in"], health["gold"]["rows_out"]) == (10, gold_rows)
     for row in health.values():
         assert started - timedelta(seconds=1) <= row["started_at"].astimezone(UTC) <= finished

@@ -10,6 +10,7 @@ from conftest import bronze_records, event, order
 from jobs.transforms.metrics import (
     merchant_daily,
     merchant_hourly,
+    merchant_hourly_channel_sales,
     merchant_hourly_sales,
     product_daily,
     rounded_half_up_ratio,
@@ -98,6 +99,41 @@ def test_sales_split_by_currency_and_refund_counts_in_its_own_hour(spark):
     refund_hour = rows[(12, "EUR")]
     assert (refund_hour["orders"], refund_hour["refunded_minor"], refund_hour["net_minor"]) == (0, 400, -400)
     assert refund_hour["avg_order_minor"] is None
+
+
+def test_version_1_and_2_orders_give_sales_per_channel_with_discount_and_tax(spark):
+    """Absent discount and tax count as 0; an event without a channel (version 1, or version 2 without it) counts
+    under 'unknown'; a refund counts in its own channel."""
+    v2 = {"schema_version": 2}
+    payloads = [
+        order(event_id="v1", occurred_at=at(10, 5), amount_minor=1000, items=...),
+        order(event_id="web1", occurred_at=at(10, 10), amount_minor=2000, channel="web", discount_minor=200, **v2),
+        order(event_id="web2", occurred_at=at(10, 20), amount_minor=3000, channel="web", tax_minor=500, **v2),
+        order(event_id="app1", occurred_at=at(10, 30), amount_minor=500, channel="app", tax_minor=83, **v2),
+        order(event_id="bare", occurred_at=at(10, 40), amount_minor=700, items=..., **v2),
+        order(
+            event_id="r1",
+            occurred_at=at(10, 50),
+            amount_minor=300,
+            event_type="order_refunded",
+            items=...,
+            channel="pos",
+            **v2,
+        ),
+        event(event_id="view", occurred_at=at(10, 55), channel="web", **v2),
+    ]
+    events = silver(spark, payloads)
+    by_channel = {r["channel"]: r.asDict() for r in merchant_hourly_channel_sales(events).collect()}
+    assert set(by_channel) == {"unknown", "web", "app", "pos"}
+    measures = ["orders", "gross_minor", "discount_minor", "tax_minor", "refunds", "refunded_minor", "net_minor"]
+    assert {channel: [row[m] for m in measures] for channel, row in by_channel.items()} == {
+        "unknown": [2, 1700, 0, 0, 0, 0, 1700],
+        "web": [2, 5000, 200, 500, 0, 0, 5000],
+        "app": [1, 500, 0, 83, 0, 0, 500],
+        "pos": [0, 0, 0, 0, 1, 300, -300],
+    }
+    [total] = merchant_hourly_sales(events).collect()
+    assert [total[m] for m in measures] == [5, 7200, 200, 583, 1, 300, 6900]
 
 
 @pytest.mark.parametrize(

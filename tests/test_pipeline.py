@@ -1,5 +1,5 @@
 """The whole pipeline on real Delta tables: two batches (the second with late events and copies), checked against
-metrics this test computes itself in plain Python from the same files."""
+metrics this test computes itself in plain Python from the same files. The batches mix schema versions 1 and 2."""
 
 from __future__ import annotations
 
@@ -22,7 +22,12 @@ from jobs.tables import read_table
 pytestmark = pytest.mark.integration
 
 CONFIG = GeneratorConfig(events=3000, hours=4, merchants=40, seed=3, start=datetime(2026, 11, 20, 22, tzinfo=UTC))
-VALIDATOR = Draft202012Validator(load_schema(1), format_checker=Draft202012Validator.FORMAT_CHECKER)
+VALIDATORS = {
+    version: Draft202012Validator(load_schema(version), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    for version in (1, 2)
+}
+
+CHANNEL_MEASURES = ["orders", "gross_minor", "discount_minor", "tax_minor", "refunds", "refunded_minor", "net_minor"]
 
 
 def second_batch(first_batch_lines: list[str]) -> list[str]:
@@ -52,7 +57,9 @@ def is_accepted(line: str) -> bool:
         event = json.loads(line)
     except ValueError:
         return False
-    return VALIDATOR.is_valid(event) and not event["occurred_at"].startswith("2099")
+    version = event.get("schema_version") if isinstance(event, dict) else None
+    validator = VALIDATORS.get(version if type(version) is int else 1, VALIDATORS[1])
+    return validator.is_valid(event) and not event["occurred_at"].startswith("2099")
 
 
 def utc(text: str) -> datetime:
@@ -69,6 +76,7 @@ def expected_gold(lines_in_arrival_order: list[str]) -> dict[str, dict]:
     hourly: dict[tuple, dict] = defaultdict(lambda: defaultdict(int))
     sessions, customers = defaultdict(set), defaultdict(set)
     sales: dict[tuple, dict] = defaultdict(lambda: defaultdict(int))
+    channel_sales: dict[tuple, dict] = defaultdict(lambda: defaultdict(int))
     daily_events, daily_customers = defaultdict(int), defaultdict(set)
     products: dict[tuple, dict] = defaultdict(lambda: defaultdict(int))
     for event in events.values():
@@ -89,6 +97,15 @@ def expected_gold(lines_in_arrival_order: list[str]) -> dict[str, dict]:
             row["orders" if placed else "refunds"] += 1
             row["gross_minor" if placed else "refunded_minor"] += event["amount_minor"]
             row["items_sold"] += sum(item["quantity"] for item in event.get("items") or [])
+            version_2 = event["schema_version"] == 2
+            channel = channel_sales[
+                (*key, event.get("channel", "unknown") if version_2 else "unknown", event["currency"])
+            ]
+            for counts in (row, channel):
+                counts["discount_minor"] += event.get("discount_minor", 0) if version_2 else 0
+                counts["tax_minor"] += event.get("tax_minor", 0) if version_2 else 0
+            channel["orders" if placed else "refunds"] += 1
+            channel["gross_minor" if placed else "refunded_minor"] += event["amount_minor"]
         for item in event.get("items") or []:
             product = products[(event["merchant_id"], hour.date(), item["sku"], event["currency"])]
             product["units"] += item["quantity"]
@@ -114,8 +131,14 @@ def expected_gold(lines_in_arrival_order: list[str]) -> dict[str, dict]:
                 c["gross_minor"] - c["refunded_minor"],
                 c["items_sold"],
                 (2 * c["gross_minor"] + c["orders"]) // (2 * c["orders"]) if c["orders"] else None,
+                c["discount_minor"],
+                c["tax_minor"],
             )
             for key, c in sales.items()
+        },
+        "channel_sales": {
+            key: (*[c[m] for m in CHANNEL_MEASURES[:-1]], c["gross_minor"] - c["refunded_minor"])
+            for key, c in channel_sales.items()
         },
         "daily": {key: (count, len(daily_customers[key])) for key, count in daily_events.items()},
         "products": {key: (c["units"], c["revenue_minor"]) for key, c in products.items()},
@@ -148,8 +171,14 @@ def actual_gold(spark, settings) -> dict[str, dict]:
                 r["net_minor"],
                 r["items_sold"],
                 r["avg_order_minor"],
+                r["discount_minor"],
+                r["tax_minor"],
             )
             for r in rows("gold.merchant_hourly_sales")
+        },
+        "channel_sales": {
+            (r["merchant_id"], r["hour_start"], r["channel"], r["currency"]): tuple(r[m] for m in CHANNEL_MEASURES)
+            for r in rows("gold.merchant_hourly_channel_sales")
         },
         "daily": {(r["merchant_id"], r["date"]): (r["events"], r["customers"]) for r in rows("gold.merchant_daily")},
         "products": {
@@ -167,6 +196,7 @@ def snapshot(spark, settings) -> dict[str, list]:
         "silver.quarantine",
         "gold.merchant_hourly",
         "gold.merchant_hourly_sales",
+        "gold.merchant_hourly_channel_sales",
         "gold.merchant_daily",
         "gold.product_daily",
     ]
@@ -187,6 +217,10 @@ def test_two_batches_match_plain_python_and_reruns_change_nothing(spark, setting
     first = pipeline.run(spark, settings, source)
     assert [r.rows_in for r in first[:2]] == [len(first_lines)] * 2
     assert actual_gold(spark, settings) == expected_gold(first_lines)
+    # Both schema versions really are in the mix, and every channel with them.
+    silver_versions = read_table(spark, settings, "silver.events").groupBy("schema_version").count().collect()
+    assert {row["schema_version"] for row in silver_versions} == {1, 2}
+    assert {key[2] for key in expected_gold(first_lines)["channel_sales"]} == {"web", "app", "pos", "unknown"}
 
     late_lines = second_batch(first_lines)
     (landing / "zz-second-batch.jsonl").write_text("\n".join(late_lines) + "\n")

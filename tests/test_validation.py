@@ -16,7 +16,8 @@ REJECTED = [
     ("malformed_json", ""),
     ("missing_field:schema_version", event(schema_version=...)),
     ("bad_type:schema_version", event(schema_version="1")),
-    ("unsupported_schema_version", event(schema_version=2)),
+    ("unsupported_schema_version", event(schema_version=3)),
+    ("unsupported_schema_version", event(schema_version=0)),
     ("missing_field:event_id", event(event_id=...)),
     ("missing_field:event_id", event(event_id=None)),
     ("missing_field:event_type", event(event_type=...)),
@@ -51,6 +52,21 @@ REJECTED = [
     ("bad_value:items", order(items=[{"sku": "a", "name": "x", "quantity": 1}])),
     ("bad_value:items", event(items=[{"sku": "a", "name": "x", "quantity": 1, "unit_price_minor": 1}])),
     ("too_far_in_future", event(occurred_at="2026-11-24T16:00:00.001Z")),
+    # schema version 2
+    ("bad_type:channel", event(schema_version=2, channel=1)),
+    ("bad_value:channel", event(schema_version=2, channel="tv")),
+    ("bad_value:channel", event(schema_version=2, channel="Web")),
+    ("bad_type:discount_minor", order(schema_version=2, discount_minor="5")),
+    ("bad_type:tax_minor", order(schema_version=2, tax_minor=1.5)),
+    ("bad_value:discount_minor", order(schema_version=2, discount_minor=-1)),
+    ("bad_value:tax_minor", order(schema_version=2, tax_minor=10**15)),
+    ("bad_value:discount_minor", event(schema_version=2, discount_minor=5)),
+    ("bad_value:tax_minor", order(schema_version=2, event_type="order_refunded", items=..., tax_minor=5)),
+    (
+        "bad_value:items",
+        event(schema_version=2, items=[{"sku": "a", "name": "x", "quantity": 1, "unit_price_minor": 1}]),
+    ),
+    ("too_far_in_future", event(schema_version=2, channel="app", occurred_at="2026-11-24T16:00:00.001Z")),
 ]
 
 
@@ -92,6 +108,22 @@ def test_accepted_event_is_typed_and_bucketed_by_utc_hour(spark):
         {"sku": "sku-1", "name": "Mug", "quantity": 2, "unit_price_minor": 1250}
     ]
     assert row["extra"] is None
+
+
+def test_version_2_fields_are_typed_and_a_version_1_event_keeps_them_in_extra(spark):
+    payloads = [
+        order(event_id="v2", schema_version=2, channel="pos", discount_minor=250, tax_minor=416),
+        event(event_id="v2-bare", schema_version=2),
+        # Version 1 does not define these names: the event is valid, and they are kept, not read as version 2's.
+        event(event_id="v1", channel="tv", discount_minor="lots"),
+    ]
+    rows = {row["event_id"]: row for row in accepted_events(validate_events(bronze_records(spark, payloads))).collect()}
+    assert set(rows) == {"v2", "v2-bare", "v1"}
+    assert (rows["v2"]["schema_version"], rows["v2"]["channel"]) == (2, "pos")
+    assert (rows["v2"]["discount_minor"], rows["v2"]["tax_minor"], rows["v2"]["extra"]) == (250, 416, None)
+    assert [rows["v2-bare"][f] for f in ("channel", "discount_minor", "tax_minor", "extra")] == [None] * 4
+    assert [rows["v1"][f] for f in ("channel", "discount_minor", "tax_minor")] == [None] * 3
+    assert json.loads(rows["v1"]["extra"]) == {"channel": "tv", "discount_minor": "lots"}
 
 
 def test_negative_offset_crosses_midnight_forward(spark):

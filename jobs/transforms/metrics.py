@@ -38,7 +38,25 @@ SALES_COLUMNS = [
     "net_minor",
     "items_sold",
     "avg_order_minor",
+    "discount_minor",
+    "tax_minor",
 ]
+CHANNEL_SALES_COLUMNS = [
+    "merchant_id",
+    "hour_start",
+    "date",
+    "channel",
+    "currency",
+    "orders",
+    "gross_minor",
+    "discount_minor",
+    "tax_minor",
+    "refunds",
+    "refunded_minor",
+    "net_minor",
+]
+# The channel of events that do not name one (schema version 1, or version 2 without the field).
+UNSTATED_CHANNEL = "unknown"
 PRODUCT_COLUMNS = ["merchant_id", "date", "sku", "currency", "name", "units", "revenue_minor"]
 
 
@@ -115,18 +133,20 @@ def merchant_daily(hourly: DataFrame) -> DataFrame:
     )
 
 
-def merchant_hourly_sales(events: DataFrame) -> DataFrame:
-    """Silver events -> one row per (merchant_id, hour_start, currency) with orders or refunds.
-    A refund counts in the hour of its own occurred_at."""
+def _hourly_sales(events: DataFrame, *keys: Column) -> DataFrame:
+    """Orders and refunds of silver events per (merchant_id, hour_start, *keys, currency), with `date` and
+    `net_minor`. An absent discount or tax counts as its schema default, 0."""
     is_order = F.col("event_type") == "order_placed"
     is_refund = F.col("event_type") == "order_refunded"
     units_in_order = F.aggregate("items", F.lit(0).cast("bigint"), lambda total, item: total + item["quantity"])
     return (
         events.filter(is_order | is_refund)
-        .groupBy("merchant_id", F.col("event_hour").alias("hour_start"), "currency")
+        .groupBy("merchant_id", F.col("event_hour").alias("hour_start"), *keys, "currency")
         .agg(
             F.count_if(is_order).cast("bigint").alias("orders"),
             _sum_when(is_order, F.col("amount_minor")).alias("gross_minor"),
+            _sum_when(is_order, F.col("discount_minor")).alias("discount_minor"),
+            _sum_when(is_order, F.col("tax_minor")).alias("tax_minor"),
             F.count_if(is_refund).cast("bigint").alias("refunds"),
             _sum_when(is_refund, F.col("amount_minor")).alias("refunded_minor"),
             _sum_when(is_order, F.coalesce(units_in_order, F.lit(0))).alias("items_sold"),
@@ -135,11 +155,26 @@ def merchant_hourly_sales(events: DataFrame) -> DataFrame:
             {
                 "date": F.to_date("hour_start"),
                 "net_minor": F.col("gross_minor") - F.col("refunded_minor"),
-                "avg_order_minor": rounded_half_up_ratio(F.col("gross_minor"), F.col("orders")),
             }
         )
+    )
+
+
+def merchant_hourly_sales(events: DataFrame) -> DataFrame:
+    """Silver events -> one row per (merchant_id, hour_start, currency) with orders or refunds.
+    A refund counts in the hour of its own occurred_at."""
+    return (
+        _hourly_sales(events)
+        .withColumn("avg_order_minor", rounded_half_up_ratio(F.col("gross_minor"), F.col("orders")))
         .select(*SALES_COLUMNS)
     )
+
+
+def merchant_hourly_channel_sales(events: DataFrame) -> DataFrame:
+    """Silver events -> one row per (merchant_id, hour_start, channel, currency) with orders or refunds; an event
+    that names no channel counts under UNSTATED_CHANNEL. A refund counts in its own hour and channel."""
+    channel = F.coalesce(F.col("channel"), F.lit(UNSTATED_CHANNEL)).alias("channel")
+    return _hourly_sales(events, channel).select(*CHANNEL_SALES_COLUMNS)
 
 
 def product_daily(events: DataFrame) -> DataFrame:

@@ -1,18 +1,20 @@
-"""Parse and validate raw event payloads against the event contract, entirely in the JVM.
+"""Parse and validate raw event payloads against the event contract of their schema version, entirely in the JVM.
 
 Payloads are parsed once into Spark's VARIANT type, which keeps each value's JSON type, so a number sent where a
-string belongs is told apart from a string that looks like a number. Each record gets at most one `reason`, the first
-rule in `rejection_rules` order that it breaks; a record without a reason is accepted.
+string belongs is told apart from a string that looks like a number. Each record gets at most one `reason`: the first
+envelope rule it breaks (JSON, schema_version), else the first rule of its own version's `rejection_rules`; a record
+without a reason is accepted. Every version is read into the same columns; a field its version does not define is
+null, and kept in `extra` if the record carries it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.contract import EventContract, event_contract, supported_versions
+from jobs.contract import EventContract, registry
 
 PARSED = "_json"
 ITEM_STRUCT = "array<struct<sku: string, name: string, quantity: bigint, unit_price_minor: bigint>>"
@@ -34,7 +36,29 @@ SILVER_COLUMNS = [
     "event_hour",
     "event_date",
     "ingested_at",
+    # from schema version 2 on: last, where adding them to an existing table puts them
+    "channel",
+    "discount_minor",
+    "tax_minor",
 ]
+# The Spark type of every event field silver stores, whichever schema versions define it.
+FIELD_TYPES = {
+    "event_id": "string",
+    "event_type": "string",
+    "merchant_id": "string",
+    "occurred_at": "timestamp",
+    "schema_version": "int",
+    "customer_id": "string",
+    "session_id": "string",
+    "order_id": "string",
+    "currency": "string",
+    "amount_minor": "bigint",
+    "items": ITEM_STRUCT,
+    "url": "string",
+    "channel": "string",
+    "discount_minor": "bigint",
+    "tax_minor": "bigint",
+}
 QUARANTINE_COLUMNS = ["payload", "reason", "source_position", "ingested_at", "ingest_date"]
 
 
@@ -79,41 +103,51 @@ def _type_col(field: str) -> str:
     return f"_type_{field}"
 
 
-def with_parsed_payload(contract: EventContract) -> Callable[[DataFrame], DataFrame]:
+def all_fields(contracts: Mapping[int, EventContract]) -> dict[str, tuple[int, ...]]:
+    """Every field of any version, in version order, with the versions that define it."""
+    fields: dict[str, tuple[int, ...]] = {}
+    for version in sorted(contracts):
+        for field in contracts[version].field_types:
+            fields[field] = (*fields.get(field, ()), version)
+    return fields
+
+
+def with_parsed_payload(contracts: Mapping[int, EventContract]) -> Callable[[DataFrame], DataFrame]:
     def transform(records: DataFrame) -> DataFrame:
         parsed = records.withColumn(PARSED, F.try_parse_json("payload"))
         return parsed.withColumns(
-            {_type_col(field): json_type(_raw(F.col(PARSED), field)) for field in contract.field_types}
+            {_type_col(field): json_type(_raw(F.col(PARSED), field)) for field in all_fields(contracts)}
         )
 
     return transform
 
 
-def with_typed_fields(records: DataFrame) -> DataFrame:
-    """Typed values for every contract field; only meaningful on rows that pass validation."""
+def with_typed_fields(contracts: Mapping[int, EventContract]) -> Callable[[DataFrame], DataFrame]:
+    """Typed values for every field silver stores; null where the record's version does not define the field.
+    Only meaningful on rows that pass validation."""
     v = F.col(PARSED)
-    strings = [
-        "event_id",
-        "event_type",
-        "merchant_id",
-        "customer_id",
-        "session_id",
-        "order_id",
-        "currency",
-        "url",
-    ]
-    occurred_at_text = F.try_variant_get(v, "$.occurred_at", "string")
-    return records.withColumns(
-        {
-            **{name: F.try_variant_get(v, f"$.{name}", "string") for name in strings},
-            "occurred_at_text": occurred_at_text,
-            # Spark's cast reads RFC 3339 offsets and 'Z'; upper() admits the 't'/'z' that RFC 3339 allows.
-            "occurred_at": F.try_to_timestamp(F.upper(occurred_at_text)),
-            "schema_version": F.try_variant_get(v, "$.schema_version", "int"),
-            "amount_minor": F.try_variant_get(v, "$.amount_minor", "bigint"),
-            "items": F.try_variant_get(v, "$.items", ITEM_STRUCT),
-        }
-    )
+    version = F.try_variant_get(v, "$.schema_version", "int")
+    defined_in = all_fields(contracts)
+
+    def typed(field: str, spark_type: str) -> Column:
+        versions = defined_in.get(field, ())
+        value = F.try_variant_get(v, f"$.{field}", spark_type)
+        if not versions:
+            return F.lit(None).cast(spark_type)
+        return value if len(versions) == len(contracts) else F.when(version.isin(*versions), value)
+
+    def transform(records: DataFrame) -> DataFrame:
+        occurred_at_text = typed("occurred_at", "string")
+        return records.withColumns(
+            {
+                **{name: typed(name, kind) for name, kind in FIELD_TYPES.items() if name != "occurred_at"},
+                "occurred_at_text": occurred_at_text,
+                # Spark's cast reads RFC 3339 offsets and 'Z'; upper() admits the 't'/'z' that RFC 3339 allows.
+                "occurred_at": F.try_to_timestamp(F.upper(occurred_at_text)),
+            }
+        )
+
+    return transform
 
 
 def _item_variants() -> Column:
@@ -151,25 +185,31 @@ def _items_have_bad_value(contract: EventContract) -> Column:
     return F.coalesce(F.exists(_item_variants(), item_is_bad), F.lit(False))
 
 
-def rejection_rules(contract: EventContract) -> list[tuple[str, Column]]:
-    """(reason, broken) pairs in the order they are checked: the first broken rule names the reason."""
-    t = {field: F.col(_type_col(field)) for field in contract.field_types}
-    present = {field: t[field].isNotNull() for field in contract.field_types}
-    version_supported = F.col("schema_version").isin(*supported_versions())
-    event_type = F.col("event_type")
-    is_order_event = event_type.isin(*contract.order_event_types)
-
-    rules: list[tuple[str, Column]] = [
+def envelope_rules(versions: tuple[int, ...]) -> list[tuple[str, Column]]:
+    """(reason, broken) pairs checked before a record's own version is known to be one of `versions`."""
+    version_type = F.col(_type_col("schema_version"))
+    return [
         (
             "malformed_json",
             # JSON text is UTF-8: bytes that are not would otherwise be parsed with replacement characters.
             F.col(PARSED).isNull() | ~F.is_valid_utf8("payload") | ~is_object_text(F.col("payload")),
         ),
-        ("missing_field:schema_version", is_missing(t["schema_version"])),
-        ("bad_type:schema_version", ~has_json_type(t["schema_version"], ("integer",))),
-        ("unsupported_schema_version", ~F.coalesce(version_supported, F.lit(False))),
+        ("missing_field:schema_version", is_missing(version_type)),
+        ("bad_type:schema_version", ~has_json_type(version_type, ("integer",))),
+        ("unsupported_schema_version", ~F.coalesce(F.col("schema_version").isin(*versions), F.lit(False))),
     ]
-    rules += [
+
+
+def rejection_rules(contract: EventContract) -> list[tuple[str, Column]]:
+    """(reason, broken) pairs of one version's contract, in the order they are checked: the first broken rule names
+    the reason."""
+    t = {field: F.col(_type_col(field)) for field in contract.field_types}
+    present = {field: t[field].isNotNull() for field in contract.field_types}
+    event_type = F.col("event_type")
+    is_order_event = event_type.isin(*contract.order_event_types)
+    is_detailed_event = event_type == contract.order_detail_event_type
+
+    rules = [
         (f"missing_field:{field}", is_missing(t[field])) for field in contract.required if field != "schema_version"
     ]
     rules += [(f"missing_field:{field}", is_order_event & is_missing(t[field])) for field in contract.order_fields]
@@ -190,31 +230,45 @@ def rejection_rules(contract: EventContract) -> list[tuple[str, Column]]:
         )
     )
     rules.append(("bad_value:currency", present["currency"] & ~F.col("currency").rlike(contract.patterns["currency"])))
-    low, high = contract.amount_exclusive_range
-    amount = F.col("amount_minor")
-    rules.append(
-        (
-            "bad_value:amount_minor",
-            present["amount_minor"] & (amount.isNull() | (amount <= low) | (amount >= high)),
-        )
-    )
-    rules.append(
-        (
-            "bad_value:items",
-            present["items"] & ((event_type != contract.items_event_type) | _items_have_bad_value(contract)),
-        )
-    )
+    for field, allowed in contract.enums.items():
+        rules.append((f"bad_value:{field}", present[field] & ~F.col(field).isin(*allowed)))
+    for field, (smallest, exclusive_maximum) in contract.integer_bounds.items():
+        value = F.col(field)
+        out_of_range = value.isNull() | (value < smallest) | (value >= exclusive_maximum)
+        rules.append((f"bad_value:{field}", present[field] & out_of_range))
+    for field in contract.order_detail_fields:
+        wrong_event = ~is_detailed_event
+        if field == "items":
+            wrong_event = wrong_event | _items_have_bad_value(contract)
+        rules.append((f"bad_value:{field}", present[field] & wrong_event))
     rules.append(("too_far_in_future", F.col("occurred_at") > F.col("ingested_at") + F.expr("INTERVAL 1 HOUR")))
     return rules
 
 
-def rejection_reason(contract: EventContract) -> Column:
-    return F.coalesce(*[F.when(broken, F.lit(reason)) for reason, broken in rejection_rules(contract)])
+def _first_reason(rules: list[tuple[str, Column]]) -> Column:
+    return F.coalesce(*[F.when(broken, F.lit(reason)) for reason, broken in rules])
 
 
-def with_extra_fields(contract: EventContract) -> Callable[[DataFrame], DataFrame]:
-    """Unknown top-level fields as one JSON object string in `extra` (null when there are none)."""
-    known = F.array(*[F.lit(name) for name in contract.field_types])
+def rejection_reason(contracts: Mapping[int, EventContract]) -> Column:
+    """The envelope's reason, else the reason of the record's own version (only that version's rules run)."""
+    by_version = F.col("schema_version")
+    own_version = None
+    for version, contract in sorted(contracts.items()):
+        reason = _first_reason(rejection_rules(contract))
+        own_version = (F if own_version is None else own_version).when(by_version == version, reason)
+    return F.coalesce(_first_reason(envelope_rules(tuple(contracts))), own_version)
+
+
+def with_extra_fields(contracts: Mapping[int, EventContract]) -> Callable[[DataFrame], DataFrame]:
+    """Fields the record's version does not define, as one JSON object string in `extra` (null when none)."""
+    known_by_version = F.create_map(
+        *[
+            part
+            for version, contract in sorted(contracts.items())
+            for part in (F.lit(version), F.array(*[F.lit(name) for name in contract.field_types]))
+        ]
+    )
+    known = F.coalesce(F.element_at(known_by_version, F.col("schema_version")), F.array().cast("array<string>"))
 
     def transform(records: DataFrame) -> DataFrame:
         # From the VARIANT already parsed: reading the payload's JSON a second time cost about a fifth of validation.
@@ -227,14 +281,15 @@ def with_extra_fields(contract: EventContract) -> Callable[[DataFrame], DataFram
     return transform
 
 
-def validate_events(records: DataFrame, contract: EventContract | None = None) -> DataFrame:
-    """Bronze records -> the same records with typed contract fields and `reason` (null when accepted)."""
-    contract = contract or event_contract()
+def validate_events(records: DataFrame, contracts: Mapping[int, EventContract] | None = None) -> DataFrame:
+    """Bronze records -> the same records with typed contract fields and `reason` (null when accepted). `contracts`
+    are the supported schema versions (default: every version in the schema registry)."""
+    contracts = contracts or registry()
     return (
-        records.transform(with_parsed_payload(contract))
-        .transform(with_typed_fields)
-        .withColumn("reason", rejection_reason(contract))
-        .transform(with_extra_fields(contract))
+        records.transform(with_parsed_payload(contracts))
+        .transform(with_typed_fields(contracts))
+        .withColumn("reason", rejection_reason(contracts))
+        .transform(with_extra_fields(contracts))
     )
 
 
@@ -253,4 +308,9 @@ def accepted_events(validated: DataFrame) -> DataFrame:
 
 
 def quarantined_records(validated: DataFrame) -> DataFrame:
-    return validated.filter(F.col("reason").isNotNull()).select(*QUARANTINE_COLUMNS)
+    """Rejected records in quarantine's shape; `replayed_at` is set when a replay moves one into silver."""
+    return (
+        validated.filter(F.col("reason").isNotNull())
+        .select(*QUARANTINE_COLUMNS)
+        .withColumn("replayed_at", F.lit(None).cast("timestamp"))
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from jobs import bronze, generate, gold, pipeline, produce, quality_summary, report, silver
+from jobs import bronze, generate, gold, pipeline, produce, quality_summary, replay, report, silver
 from jobs.services import cli as services_cli
 
 COMMANDS = {
@@ -13,6 +13,10 @@ COMMANDS = {
     "silver": (silver.main, "validate and de-duplicate bronze into silver (or rerun --date/--hour)"),
     "gold": (gold.main, "recompute the gold metrics touched by new silver rows (or rerun --date/--hour)"),
     "run": (pipeline.main, "bronze -> silver -> gold for everything new"),
+    "replay-quarantine": (
+        replay.main,
+        "move quarantined records that pass today's rules into silver (--from D --to D)",
+    ),
     "quality": (quality_summary.main, "what the quality gates found on a day (--date D)"),
     "report": (report.main, "rows per table, quarantine by reason, top merchants"),
     "produce": (produce.main, "send generator events to Kafka or Kinesis at a steady rate"),
@@ -26,7 +30,7 @@ def usage() -> str:
         "",
         "commands:",
     ]
-    lines += [f"  {name:<10}{summary}" for name, (_, summary) in COMMANDS.items()]
+    lines += [f"  {name:<19}{summary}" for name, (_, summary) in COMMANDS.items()]
     return "\n".join(lines)
 
 

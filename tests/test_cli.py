@@ -29,6 +29,10 @@ def lakehouse(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
         (["generate", "--events", "-5"], "expected a positive integer"),
         (["launch"], "unknown command 'launch'"),
         (["gold", "--no-such-flag"], "unrecognized arguments"),
+        (["replay-quarantine", "--from", "2026-11-25", "--to", "2026-11-24"], "--to 2026-11-24 is before --from"),
+        (["replay-quarantine", "--from", "2026-11-24"], "the following arguments are required: --to"),
+        (["replay-quarantine", "--from", "monday", "--to", "2026-11-24"], "not a date (YYYY-MM-DD): 'monday'"),
+        (["run", "--schemas", "."], "no event schema (v<N>.json) in the schema registry folder"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(args, message, tmp_path):

@@ -100,8 +100,9 @@ def replay(spark: SparkSession, settings: Settings, first: date, last: date, rea
         health.rows_in, health.rows_out = examined, inserted
         health.quarantined, health.copies_dropped = dict(still_failing), passing - inserted
         record_health(spark, settings, [health.finish()])
-        for still, count in still_failing.most_common():
-            print(f"{REPLAY_STAGE}: still quarantined: {still} {count:,}", flush=True)
+        if still_failing:
+            reasons = ", ".join(f"{still} {count:,}" for still, count in still_failing.most_common())
+            print(f"{REPLAY_STAGE}: still quarantined, by today's reason: {reasons}", flush=True)
         return report.finish()
     finally:
         accepted.unpersist()

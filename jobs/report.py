@@ -1,4 +1,4 @@
-"""`lakehouse report`: rows per table, quarantine by reason, and the top merchants by net sales."""
+"""`lakehouse report`: rows per table, quarantine by reason, orders per channel, and the top merchants by net sales."""
 
 from __future__ import annotations
 
@@ -32,9 +32,24 @@ def report_lines(spark: SparkSession, settings: Settings, top: int = 10) -> list
     lines = ["rows per table:"]
     lines += [f"  {name:<28}{read_table(spark, settings, name).count():>12,}" for name in TABLES]
 
-    reasons = read_table(spark, settings, "silver.quarantine").groupBy("reason").count().orderBy(F.desc("count"))
-    lines.append("quarantine by reason:")
-    lines += [f"  {row['reason']:<36}{row['count']:>8,}" for row in reasons.collect()]
+    replayed = F.col("replayed_at").isNotNull()
+    reasons = (
+        read_table(spark, settings, "silver.quarantine")
+        .groupBy("reason")
+        .agg(F.count_if(~replayed).alias("pending"), F.count_if(replayed).alias("replayed"))
+        .orderBy(F.desc("pending"), "reason")
+    )
+    lines.append(f"quarantine by reason:{'pending':>23}{'replayed':>10}")
+    lines += [f"  {row['reason']:<36}{row['pending']:>8,}{row['replayed']:>10,}" for row in reasons.collect()]
+
+    channels = (
+        read_table(spark, settings, "gold.merchant_hourly_channel_sales")
+        .groupBy("channel")
+        .agg(F.sum("orders").alias("orders"), F.count_if(F.col("discount_minor") > 0).alias("discounted"))
+        .orderBy(F.desc("orders"), "channel")
+    )
+    lines.append(f"orders by channel:{'orders':>27}  hours with discounts")
+    lines += [f"  {row['channel']:<36}{row['orders']:>8,}{row['discounted']:>10,}" for row in channels.collect()]
 
     net = (
         read_table(spark, settings, "gold.merchant_hourly_sales")

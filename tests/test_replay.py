@@ -73,7 +73,7 @@ def test_replay_after_adding_version_2_moves_exactly_those_and_a_second_replay_d
     assert report.details["copies dropped"] == 2  # b2's second copy, and a1's (already in silver)
     assert report.details["still quarantined"] == 1  # c1: its channel is not one version 2 knows
     assert report.details["marked replayed"] == 5
-    assert "still quarantined: bad_value:channel 1" in capsys.readouterr().out
+    assert "still quarantined, by today's reason: bad_value:channel 1" in capsys.readouterr().out
     silver_ids = {r["event_id"] for r in read_table(spark, settings, "silver.events").collect()}
     assert silver_ids == {"a1", "a2"} | MOVED
     marked = read_table(spark, settings, "silver.quarantine").filter(F.col("replayed_at").isNotNull())

@@ -237,10 +237,10 @@ def rejection_rules(contract: EventContract) -> list[tuple[str, Column]]:
         out_of_range = value.isNull() | (value < smallest) | (value >= exclusive_maximum)
         rules.append((f"bad_value:{field}", present[field] & out_of_range))
     for field in contract.order_detail_fields:
-        wrong_event = ~is_detailed_event
+        broken = ~is_detailed_event
         if field == "items":
-            wrong_event = wrong_event | _items_have_bad_value(contract)
-        rules.append((f"bad_value:{field}", present[field] & wrong_event))
+            broken = broken | _items_have_bad_value(contract)
+        rules.append((f"bad_value:{field}", present[field] & broken))
     rules.append(("too_far_in_future", F.col("occurred_at") > F.col("ingested_at") + F.expr("INTERVAL 1 HOUR")))
     return rules
 
@@ -251,11 +251,10 @@ def _first_reason(rules: list[tuple[str, Column]]) -> Column:
 
 def rejection_reason(contracts: Mapping[int, EventContract]) -> Column:
     """The envelope's reason, else the reason of the record's own version (only that version's rules run)."""
-    by_version = F.col("schema_version")
     own_version = None
     for version, contract in sorted(contracts.items()):
-        reason = _first_reason(rejection_rules(contract))
-        own_version = (F if own_version is None else own_version).when(by_version == version, reason)
+        matches, reason = F.col("schema_version") == version, _first_reason(rejection_rules(contract))
+        own_version = F.when(matches, reason) if own_version is None else own_version.when(matches, reason)
     return F.coalesce(_first_reason(envelope_rules(tuple(contracts))), own_version)
 
 

@@ -1,8 +1,10 @@
 """The event contract, read from the schema registry: one JSON Schema file per version in schemas/events/.
 
 Spark validation (jobs/transforms/validation.py) takes every constant it enforces from here, so changing a rule
-means changing a schema file, and tests/test_contract.py then proves Spark and the schemas still agree. A new
-version is a new file `v<N>.json`; silver accepts every version whose file is in the registry folder.
+means changing a schema file, and tests/test_contract.py then proves Spark and the schemas still agree. Silver
+accepts every version whose file `v<N>.json` is in the registry folder, read once per process (a new version takes
+effect when the jobs restart). A version that adds a field also needs its silver column (FIELD_TYPES in
+validation.py and the table spec in tables.py): validation refuses a registry with a field silver cannot store.
 """
 
 from __future__ import annotations
@@ -101,9 +103,14 @@ def event_contract(version: int = 1, directory: Path = SCHEMA_DIR) -> EventContr
     return contract_from_schema(load_schema(version, directory))
 
 
+@cache
 def registry(directory: Path = SCHEMA_DIR) -> dict[int, EventContract]:
     """Every schema version in the registry folder, by version number."""
     versions = supported_versions(directory)
     if not versions:
         raise RegistryError(f"no event schema (v<N>.json) in the schema registry folder {directory}")
-    return {version: event_contract(version, directory) for version in versions}
+    contracts = {version: event_contract(version, directory) for version in versions}
+    for version, contract in contracts.items():
+        if contract.version != version:
+            raise RegistryError(f"{directory}/v{version}.json says schema_version {contract.version}")
+    return contracts

@@ -97,8 +97,8 @@ def replay(spark: SparkSession, settings: Settings, first: date, last: date, rea
         report.rows_in, report.rows_out = examined, inserted
         report.add("copies dropped", passing - inserted)
         report.add("still quarantined", still_failing.total())
-        health.rows_in, health.rows_out = examined, inserted
-        health.quarantined, health.copies_dropped = dict(still_failing), passing - inserted
+        # `quarantined` stays empty: silver's own rows counted these records when it quarantined them.
+        health.rows_in, health.rows_out, health.copies_dropped = examined, inserted, passing - inserted
         record_health(spark, settings, [health.finish()])
         if still_failing:
             reasons = ", ".join(f"{still} {count:,}" for still, count in still_failing.most_common())

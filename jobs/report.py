@@ -48,7 +48,7 @@ def report_lines(spark: SparkSession, settings: Settings, top: int = 10) -> list
         .agg(F.sum("orders").alias("orders"), F.count_if(F.col("discount_minor") > 0).alias("discounted"))
         .orderBy(F.desc("orders"), "channel")
     )
-    lines.append(f"orders by channel:{'orders':>27}  hours with discounts")
+    lines.append(f"orders by channel:{'orders':>27}  rows with a discount")
     lines += [f"  {row['channel']:<36}{row['orders']:>8,}{row['discounted']:>10,}" for row in channels.collect()]
 
     net = (

@@ -16,9 +16,11 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from jobs.contract import event_contract
+
 EVENT_TYPES = ["page_view", "add_to_cart", "checkout_started", "order_placed", "order_refunded"]
 EVENT_TYPE_SHARES = [0.70, 0.15, 0.07, 0.06, 0.02]
-CHANNELS = ["web", "app", "pos"]
+CHANNELS = event_contract(2).enums["channel"]
 CURRENCIES = ["USD", "EUR", "GBP", "JPY", "CAD", "AUD", "INR", "BRL"]
 # Local offsets events are stamped with; metrics still bucket by the UTC hour.
 OFFSETS = [timedelta(0)] * 7 + [timedelta(hours=5, minutes=30), timedelta(hours=-8), timedelta(hours=9)]

@@ -13,9 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from jsonschema import Draft202012Validator
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs import services
+from jobs.contract import load_schema, supported_versions
 from jobs.services.base import LOOPBACK, Service
 from jobs.settings import ServiceSettings, Settings, settings_from
 from jobs.spark import build_session
@@ -45,6 +47,26 @@ def spark(base_settings: Settings, kinesis_service: str) -> SparkSession:
 def settings(base_settings: Settings, tmp_path: Path) -> Settings:
     """Settings whose warehouse and checkpoints live in this test's own temporary folder."""
     return replace(base_settings, warehouse=str(tmp_path / "warehouse"), checkpoints=str(tmp_path / "checkpoints"))
+
+
+class SchemaRegistry:
+    """The registry's JSON Schemas, checked with the jsonschema library: the reference that Spark validation is
+    compared with. An event is checked against the version it names (version 1's schema, which rejects it, for any
+    other)."""
+
+    def __init__(self) -> None:
+        self.validators = {}
+        for version in supported_versions():
+            schema = load_schema(version)
+            Draft202012Validator.check_schema(schema)
+            self.validators[version] = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+    def iter_errors(self, instance: object):
+        version = instance.get("schema_version") if isinstance(instance, dict) else None
+        return self.validators.get(version if type(version) is int else 1, self.validators[1]).iter_errors(instance)
+
+    def is_valid(self, instance: object) -> bool:
+        return next(iter(self.iter_errors(instance)), None) is None
 
 
 def event(**fields: object) -> dict:
@@ -123,7 +145,7 @@ def session_service_settings(tmp_path_factory: pytest.TempPathFactory) -> Servic
     developer started with `make services-up`, nor those of another pytest session running at the same time on this
     shared machine. The price is one start per session that uses them: Kafka about 3 s, kinesalite under 1 s.
     """
-    ports = {"kafka": free_port(span=2), "kinesis": free_port()}
+    ports = {"kafka": free_port(span=2), "kinesis": free_port(), "influxdb": free_port(span=2)}
     return ServiceSettings(run_dir=tmp_path_factory.mktemp("run"), port_overrides=ports)
 
 
@@ -146,6 +168,13 @@ def kafka_service(session_service_settings: ServiceSettings) -> Iterator[str]:
     """A real KRaft broker for the session; yields its bootstrap servers, `127.0.0.1:<port>`."""
     with _running("kafka", session_service_settings) as service:
         yield service.address
+
+
+@pytest.fixture(scope="session")
+def influxdb_service(session_service_settings: ServiceSettings) -> Iterator[str]:
+    """InfluxDB 1.6 for the session; yields its URL (also in LAKEHOUSE_INFLUXDB_URL)."""
+    with _running("influxdb", session_service_settings) as service:
+        yield service.url
 
 
 @pytest.fixture(scope="session")

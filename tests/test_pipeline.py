@@ -9,10 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from jsonschema import Draft202012Validator
+from conftest import SchemaRegistry
 
 from jobs import gold, pipeline, silver
-from jobs.contract import load_schema
 from jobs.generate import write_hour_files
 from jobs.settings import Slice
 from jobs.sources import FileSource
@@ -22,10 +21,7 @@ from jobs.tables import read_table
 pytestmark = pytest.mark.integration
 
 CONFIG = GeneratorConfig(events=3000, hours=4, merchants=40, seed=3, start=datetime(2026, 11, 20, 22, tzinfo=UTC))
-VALIDATORS = {
-    version: Draft202012Validator(load_schema(version), format_checker=Draft202012Validator.FORMAT_CHECKER)
-    for version in (1, 2)
-}
+SCHEMAS = SchemaRegistry()
 
 CHANNEL_MEASURES = ["orders", "gross_minor", "discount_minor", "tax_minor", "refunds", "refunded_minor", "net_minor"]
 
@@ -57,9 +53,7 @@ def is_accepted(line: str) -> bool:
         event = json.loads(line)
     except ValueError:
         return False
-    version = event.get("schema_version") if isinstance(event, dict) else None
-    validator = VALIDATORS.get(version if type(version) is int else 1, VALIDATORS[1])
-    return validator.is_valid(event) and not event["occurred_at"].startswith("2099")
+    return SCHEMAS.is_valid(event) and not event["occurred_at"].startswith("2099")
 
 
 def utc(text: str) -> datetime:

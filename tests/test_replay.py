@@ -110,3 +110,32 @@ def test_a_reason_that_matches_nothing_names_the_pending_reasons(spark, settings
     out = capsys.readouterr().out
     assert "no pending record has reason 'bad_value:currency'" in out
     assert "malformed_json (1)" in out and "unsupported_schema_version (1)" in out
+
+
+def test_a_replay_cut_short_after_its_silver_insert_recomputes_gold_when_rerun(
+    spark, settings, version_1_only, monkeypatch
+):
+    load(spark, replace(settings, schemas=version_1_only), PAYLOADS)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed between silver and gold")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(gold, "recompute_and_record", crash)
+        with pytest.raises(RuntimeError, match="killed between silver and gold"):
+            replay(spark, settings, DAY, DAY, None)
+    assert {r["event_id"] for r in read_table(spark, settings, "silver.events").collect()} >= MOVED
+    channels_before = read_table(spark, settings, "gold.merchant_hourly_channel_sales").collect()
+    assert {r["channel"] for r in channels_before} == {"unknown"}  # a2's, from the first run: gold not yet touched
+    assert read_table(spark, settings, "silver.quarantine").filter(F.col("replayed_at").isNotNull()).count() == 0
+
+    report = replay(spark, settings, DAY, DAY, None)
+
+    assert (report.rows_out, report.details["copies dropped"], report.details["marked replayed"]) == (0, 5, 5)
+    channels = read_table(spark, settings, "gold.merchant_hourly_channel_sales").collect()
+    assert {(r["channel"], r["discount_minor"], r["tax_minor"]) for r in channels} == {
+        ("app", 100, 150),
+        ("unknown", 0, 0),
+    }
+    events = read_table(spark, settings, "gold.merchant_hourly").groupBy().sum("events").first()[0]
+    assert events == 5  # a1, a2, b1, b2, b3

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.contract import EventContract, registry
+from jobs.contract import EventContract, RegistryError, registry
 
 PARSED = "_json"
 ITEM_STRUCT = "array<struct<sku: string, name: string, quantity: bigint, unit_price_minor: bigint>>"
@@ -284,6 +284,9 @@ def validate_events(records: DataFrame, contracts: Mapping[int, EventContract] |
     """Bronze records -> the same records with typed contract fields and `reason` (null when accepted). `contracts`
     are the supported schema versions (default: every version in the schema registry)."""
     contracts = contracts or registry()
+    unstorable = sorted(set(all_fields(contracts)) - set(FIELD_TYPES))
+    if unstorable:
+        raise RegistryError(f"the schema registry defines fields silver has no column for: {', '.join(unstorable)}")
     return (
         records.transform(with_parsed_payload(contracts))
         .transform(with_typed_fields(contracts))

@@ -18,6 +18,8 @@ setup(
         # GX's Spark support caps pyspark below 4.2; pandas 3 is not yet what pyspark 4.1 was tested with
         "great_expectations>=1.24,<2",
         "pandas>=2.2,<3",
+        # the v1 API (/write, InfluxQL), which InfluxDB 1.6 serves; influxdb-client speaks only v2
+        "influxdb>=5.3,<6",
     ],
     entry_points={"console_scripts": ["lakehouse=jobs.cli:main"]},
 )

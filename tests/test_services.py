@@ -15,7 +15,7 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from conftest import free_port
 
-from jobs.services import kafka, kinesis
+from jobs.services import influxdb, kafka, kinesis
 from jobs.services.base import LOOPBACK
 from jobs.settings import UsageError, service_settings
 
@@ -71,6 +71,17 @@ def assert_kinesis_round_trip(url: str) -> None:
     assert [(r["Data"], r["SequenceNumber"]) for r in records] == [(b'{"event_id": "e-1"}', put["SequenceNumber"])]
 
 
+def assert_influxdb_round_trip(url: str) -> None:
+    """Line protocol in, InfluxQL out, and the same point written again overwrites it."""
+    client = influxdb.client(url)
+    client.create_database("roundtrip")
+    for value in (1, 2):
+        lines = [f"sales,merchant_id=m-1 orders={value}i 1700000000"]
+        client.write_points(lines, database="roundtrip", protocol="line", time_precision="s")
+    points = list(client.query("SELECT * FROM sales", database="roundtrip").get_points())
+    assert points == [{"time": "2023-11-14T22:13:20Z", "merchant_id": "m-1", "orders": 2}]
+
+
 @pytest.fixture
 def private_env(tmp_path: Path) -> dict[str, str]:
     """An environment whose services live in this test's folder, on free ports: no other test or developer sees them.
@@ -80,6 +91,7 @@ def private_env(tmp_path: Path) -> dict[str, str]:
         "LAKEHOUSE_RUN_DIR": str(tmp_path / "run"),
         "LAKEHOUSE_KAFKA_PORT": str(free_port(span=2)),
         "LAKEHOUSE_KINESIS_PORT": str(free_port()),
+        "LAKEHOUSE_INFLUXDB_PORT": str(free_port(span=2)),  # its RPC service takes the next port
     }
     yield env
     lakehouse_services("down", env=env)
@@ -92,7 +104,11 @@ def test_up_status_use_down(private_env, tmp_path):
 
     up = lakehouse_services("up", env=private_env)
     assert up.returncode == 0, up.stderr
-    assert {name: words[0] for name, words in states(up.stdout).items()} == {"kafka": "up", "kinesis": "up"}
+    assert {name: words[0] for name, words in states(up.stdout).items()} == {
+        "kafka": "up",
+        "kinesis": "up",
+        "influxdb": "up",
+    }
 
     status = states(lakehouse_services("status", env=private_env).stdout)
     assert status["kafka"][:2] == ["up", "pid"] and status["kafka"][3] == kafka_address
@@ -107,11 +123,14 @@ def test_up_status_use_down(private_env, tmp_path):
 
     assert_kafka_round_trip(kafka_address)
     assert_kinesis_round_trip(f"http://{kinesis_address}")
+    assert_influxdb_round_trip(f"http://{LOOPBACK}:{private_env['LAKEHOUSE_INFLUXDB_PORT']}")
 
     down = lakehouse_services("down", env=private_env)
     assert down.returncode == 0, down.stderr
     after = states(lakehouse_services("status", env=private_env).stdout)
-    assert after["kafka"][:3] == ["down", "pid", "-"] and after["kinesis"][:3] == ["down", "pid", "-"]
+    assert {name: words[:3] for name, words in after.items()} == {
+        name: ["down", "pid", "-"] for name in ("kafka", "kinesis", "influxdb")
+    }
     assert not (run_dir / "kafka" / "kafka.pid").exists() and not (run_dir / "kinesis" / "kinesis.pid").exists()
 
 
@@ -133,6 +152,12 @@ def test_kafka_fixture_gives_a_live_broker(kafka_service):
 
 
 @pytest.mark.integration
+def test_influxdb_fixture_gives_a_live_server(influxdb_service):
+    assert os.environ["LAKEHOUSE_INFLUXDB_URL"] == influxdb_service
+    assert_influxdb_round_trip(influxdb_service)
+
+
+@pytest.mark.integration
 def test_kinesis_fixture_points_boto3_at_kinesalite(kinesis_service):
     assert os.environ["AWS_ENDPOINT_URL_KINESIS"] == kinesis_service  # what jobs/sources/kinesis.py's client reads
     assert_kinesis_round_trip(kinesis_service)
@@ -141,7 +166,7 @@ def test_kinesis_fixture_points_boto3_at_kinesalite(kinesis_service):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["up", "nosuch"], "unknown service 'nosuch' (one of: kafka, kinesis)"),
+        (["up", "nosuch"], "unknown service 'nosuch' (one of: kafka, kinesis, influxdb)"),
         (["sideways"], "invalid choice: 'sideways'"),
         (["down", "--timeout", "0"], "expected a positive number of seconds"),
     ],

@@ -1,4 +1,4 @@
-"""Local real services on loopback (Kafka, Kinesis, and later others): fetch, start, health-check, stop.
+"""Local real services on loopback (Kafka, Kinesis, InfluxDB, and later others): fetch, start, health-check, stop.
 
 One registry serves `make setup` (fetch), `lakehouse services up|down|status`, the demo and the pytest fixtures.
 A new service is a Service subclass in its own module (jobs/services/<name>/), added to SERVICES below.
@@ -13,13 +13,16 @@ from dataclasses import dataclass
 
 from jobs.services import process
 from jobs.services.base import Service, ServiceError
+from jobs.services.influxdb import InfluxService
 from jobs.services.kafka import KafkaService
 from jobs.services.kinesis import KinesisService
 from jobs.settings import ServiceSettings, UsageError, service_settings
 
 __all__ = ["SERVICES", "Service", "ServiceError", "ServiceState", "down", "exports", "fetch", "select", "status", "up"]
 
-SERVICES: dict[str, type[Service]] = {service.name: service for service in (KafkaService, KinesisService)}
+SERVICES: dict[str, type[Service]] = {
+    service.name: service for service in (KafkaService, KinesisService, InfluxService)
+}
 
 
 @dataclass(frozen=True)

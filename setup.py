@@ -20,6 +20,7 @@ setup(
         "pandas>=2.2,<3",
         # the v1 API (/write, InfluxQL), which InfluxDB 1.6 serves; influxdb-client speaks only v2
         "influxdb>=5.3,<6",
+        "tenacity>=9,<10",
     ],
     entry_points={"console_scripts": ["lakehouse=jobs.cli:main"]},
 )

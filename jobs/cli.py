@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from jobs import bronze, generate, gold, pipeline, produce, quality_summary, replay, report, silver
+from jobs import bronze, generate, gold, pipeline, produce, publish, quality_summary, replay, report, silver
 from jobs.services import cli as services_cli
 
 COMMANDS = {
@@ -12,7 +12,8 @@ COMMANDS = {
     "bronze": (bronze.main, "land new source records in bronze.events"),
     "silver": (silver.main, "validate and de-duplicate bronze into silver (or rerun --date/--hour)"),
     "gold": (gold.main, "recompute the gold metrics touched by new silver rows (or rerun --date/--hour)"),
-    "run": (pipeline.main, "bronze -> silver -> gold for everything new"),
+    "publish": (publish.main, "publish what gold recomputed to the sinks (or republish --date/--hour)"),
+    "run": (pipeline.main, "bronze -> silver -> gold (-> publish) for everything new"),
     "replay-quarantine": (
         replay.main,
         "move quarantined records that pass today's rules into silver (--from D --to D)",

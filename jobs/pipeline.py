@@ -1,4 +1,4 @@
-"""`lakehouse run`: bronze -> silver -> gold for everything that is new, one progress line per stage.
+"""`lakehouse run`: bronze -> silver -> gold (-> publish, when sinks are set) for what is new, a line per stage.
 
 With `--trigger '<n> seconds'` the three stages run continuously as three streaming queries, each following the
 table before it (bronze the source, silver bronze, gold silver), so an event reaches gold within a few micro-batches
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from jobs import bronze, gold, silver
+from jobs import bronze, gold, publish, silver
 from jobs.contract import registry
 from jobs.entry import StageReport, run_entry, spark_session
 from jobs.health import await_recording_bronze
@@ -36,6 +36,7 @@ def run(spark: SparkSession, settings: Settings, source: Source) -> list[StageRe
         lambda: bronze.run(spark, settings, source),
         lambda: silver.run(spark, settings),
         lambda: gold.run(spark, settings),
+        *([lambda: publish.run(spark, settings)] if settings.sinks else []),
     ):
         reports.append(run_stage())
         reports[-1].print()

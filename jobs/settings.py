@@ -26,7 +26,12 @@ DEFAULTS = {
     "driver_memory": "4g",
     "jars": str(REPO_ROOT / ".jars"),
     "schemas": str(REPO_ROOT / "schemas" / "events"),
+    "sinks": "",
+    "influxdb_url": "http://127.0.0.1:18086",
+    "influxdb_database": "merchant_insights",
+    "publish_max_wait_seconds": "60",
 }
+SINKS = ("influxdb",)
 
 
 class UsageError(Exception):
@@ -51,6 +56,10 @@ class Settings:
     driver_memory: str
     jars: str
     schemas: str  # the schema registry folder: one v<N>.json per supported event schema version
+    sinks: tuple[str, ...] = ()  # where `run` and `publish` publish gold (none: gold stays in the lakehouse)
+    influxdb_url: str = DEFAULTS["influxdb_url"]
+    influxdb_database: str = DEFAULTS["influxdb_database"]
+    publish_max_wait_seconds: float = 60.0  # a sink's retries with backoff give up after this long
 
     def table_path(self, table: str) -> str:
         """`silver.events` -> `<warehouse>/silver/events`."""
@@ -72,6 +81,7 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--checkpoints", help=f"root of stream checkpoints (default {DEFAULTS['checkpoints']})")
     group.add_argument("--source", help="files:<dir> | kafka:<servers>/<topic> | kinesis:<stream>")
     group.add_argument("--master", help=f"Spark master (default {DEFAULTS['master']})")
+    group.add_argument("--sinks", help="comma-separated sinks gold is published to: influxdb (default none)")
     group.add_argument(
         "--schemas", help="schema registry folder, one v<N>.json per event version (default schemas/events)"
     )
@@ -86,6 +96,13 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
             return flag
         return env.get(f"LAKEHOUSE_{name.upper()}", DEFAULTS[name])
 
+    sinks = tuple(name for name in pick("sinks").split(",") if name)
+    unknown = [name for name in sinks if name not in SINKS]
+    if unknown:
+        raise UsageError(f"unknown sink {unknown[0]!r} in LAKEHOUSE_SINKS/--sinks (one of: {', '.join(SINKS)})")
+    max_wait = pick("publish_max_wait_seconds")
+    if not max_wait.replace(".", "", 1).isdigit():
+        raise UsageError(f"LAKEHOUSE_PUBLISH_MAX_WAIT_SECONDS must be a number of seconds, got {max_wait!r}")
     partitions = pick("shuffle_partitions")
     if not partitions.isdigit() or int(partitions) < 1:
         raise UsageError(f"LAKEHOUSE_SHUFFLE_PARTITIONS must be a positive integer, got {partitions!r}")
@@ -98,6 +115,10 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
         driver_memory=pick("driver_memory"),
         jars=_absolute(pick("jars")),
         schemas=_absolute(pick("schemas")),
+        sinks=sinks,
+        influxdb_url=pick("influxdb_url"),
+        influxdb_database=pick("influxdb_database"),
+        publish_max_wait_seconds=float(max_wait),
     )
 
 

@@ -22,6 +22,7 @@ ACTIVITY = """events BIGINT, page_views BIGINT, add_to_carts BIGINT, checkouts B
     conversion_rate DOUBLE, updated_at TIMESTAMP"""
 
 UNFINISHED_CREATION_SECONDS = 120
+CHANGE_FEED = "delta.enableChangeDataFeed"
 COMMIT_FILE = re.compile(r"\d{20}\.(json|checkpoint.*\.parquet)")
 
 
@@ -32,6 +33,7 @@ class TableSpec:
 
     columns: str
     partitioned_by: str
+    change_feed: bool = False  # Delta's change data feed, which publishing reads to find what changed
 
 
 TABLES = {
@@ -51,20 +53,24 @@ TABLES = {
         replayed_at TIMESTAMP""",
         "ingest_date",
     ),
-    "gold.merchant_hourly": TableSpec(f"merchant_id STRING, hour_start TIMESTAMP, date DATE, {ACTIVITY}", "date"),
+    "gold.merchant_hourly": TableSpec(
+        f"merchant_id STRING, hour_start TIMESTAMP, date DATE, {ACTIVITY}", "date", change_feed=True
+    ),
     "gold.merchant_hourly_sales": TableSpec(
         """merchant_id STRING, hour_start TIMESTAMP, date DATE, currency STRING, orders BIGINT, gross_minor BIGINT,
         refunds BIGINT, refunded_minor BIGINT, net_minor BIGINT, items_sold BIGINT, avg_order_minor BIGINT,
         discount_minor BIGINT, tax_minor BIGINT""",
         "date",
+        change_feed=True,
     ),
     "gold.merchant_hourly_channel_sales": TableSpec(
         """merchant_id STRING, hour_start TIMESTAMP, date DATE, channel STRING, currency STRING, orders BIGINT,
         gross_minor BIGINT, discount_minor BIGINT, tax_minor BIGINT, refunds BIGINT, refunded_minor BIGINT,
         net_minor BIGINT""",
         "date",
+        change_feed=True,
     ),
-    "gold.merchant_daily": TableSpec(f"merchant_id STRING, date DATE, {ACTIVITY}", "date"),
+    "gold.merchant_daily": TableSpec(f"merchant_id STRING, date DATE, {ACTIVITY}", "date", change_feed=True),
     "gold.product_daily": TableSpec(
         """merchant_id STRING, date DATE, sku STRING, currency STRING, name STRING, units BIGINT,
         revenue_minor BIGINT""",
@@ -75,6 +81,11 @@ TABLES = {
         quarantined MAP<STRING, BIGINT>, copies_dropped BIGINT, late_events BIGINT, lateness_max_seconds BIGINT,
         lateness_p95_seconds BIGINT, date DATE""",
         "date",
+    ),
+    "ops.publish_progress": TableSpec(
+        """sink STRING, table STRING, version BIGINT, rows_written BIGINT, points_deleted BIGINT,
+        published_at TIMESTAMP""",
+        "sink",
     ),
 }
 
@@ -91,6 +102,8 @@ def ensure_tables(spark: SparkSession, settings: Settings, names: Iterable[str])
             f"USING delta PARTITIONED BY ({spec.partitioned_by})"
         )
         add_missing_columns(spark, path, spec)
+        if spec.change_feed:
+            enable_change_feed(spark, path)
 
 
 def add_missing_columns(spark: SparkSession, path: str, spec: TableSpec) -> None:
@@ -101,6 +114,13 @@ def add_missing_columns(spark: SparkSession, path: str, spec: TableSpec) -> None
     missing = [f"`{column.name}` {column.dataType.simpleString()}" for column in wanted if column.name not in present]
     if missing:
         spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({', '.join(missing)})")
+
+
+def enable_change_feed(spark: SparkSession, path: str) -> None:
+    """Turn on Delta's change data feed (a table property; changes are recorded from the next commit on)."""
+    properties = DeltaTable.forPath(spark, path).detail().first()["properties"]
+    if properties.get(CHANGE_FEED) != "true":
+        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({CHANGE_FEED} = true)")
 
 
 def remove_unfinished_creation(table_path: str) -> None:

@@ -1,4 +1,5 @@
-"""Benchmark: generate N events, run bronze -> silver -> gold on a fresh warehouse, print events/s and peak memory.
+"""Benchmark: generate N events, run bronze -> silver -> gold -> publish on a fresh warehouse, print events/s,
+points/s published into the local InfluxDB (started if it is not up) and peak memory.
 
     make bench                      (2,000,000 events)
     .venv/bin/python scripts/bench.py --events 500000
@@ -16,8 +17,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from jobs import bronze, gold, quality, silver
+from jobs import bronze, gold, publish, quality, services, silver
 from jobs.generate import write_hour_files
+from jobs.services import influxdb
 from jobs.settings import settings_from
 from jobs.sources import FileSource
 from jobs.spark import build_session
@@ -72,6 +74,12 @@ def main() -> None:
         stage_seconds[name] = report.seconds
         print(f"{name:<7}{report.seconds:7.1f} s  {records / report.seconds:>10,.0f} records/s   ({report.line()})")
     total = time.monotonic() - started
+    services.up(["influxdb"], quiet=True)
+    sinks = replace(settings, sinks=("influxdb",), influxdb_url=influxdb.url(), influxdb_database="bench")
+    influxdb.client(sinks.influxdb_url).drop_database("bench")
+    report = publish.run(spark, sinks)
+    points_per_second = report.rows_out / report.seconds
+    print(f"publish{report.seconds:7.1f} s  {points_per_second:>10,.0f} points/s into InfluxDB  ({report.line()})")
     validations = quality.day_results(settings, datetime.now(UTC).date().isoformat())
     for name in ("silver", "gold"):
         gates = sum(result["seconds"] for result in validations if result["table"].startswith(name))

@@ -1,0 +1,162 @@
+"""`lakehouse publish`: gold to the configured sinks, exactly what gold recomputed since the sink's last publish.
+
+For each sink and gold table, ops.publish_progress holds the last table version the sink acknowledged. A publish
+reads Delta's change data feed of the versions after it: the latest state of every changed row is written (a point
+with the same key replaces the old one) and every row gold no longer has is deleted. Only when all of it was
+acknowledged is the new version recorded, so after a sink outage the same changes are published by the next run.
+`--date D [--hour H]` republishes every row of that slice on demand. Spark-submit: `spark-submit jobs/publish.py`.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+from pyspark.errors import AnalysisException
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from jobs.entry import StageReport, run_entry, spark_session
+from jobs.settings import (
+    JobArgumentParser,
+    Settings,
+    Slice,
+    UsageError,
+    add_settings_arguments,
+    add_slice_arguments,
+    settings_from,
+    slice_from,
+)
+from jobs.sinks import influx
+from jobs.tables import TABLES, ensure_tables, is_in, read_table, table_version
+
+PROGRESS = "ops.publish_progress"
+WRITTEN_CHANGES = ("insert", "update_postimage")
+WRITERS = 2
+
+
+def latest_changes(changes: DataFrame, key: tuple[str, ...]) -> DataFrame:
+    """Per key, the last change in a change data feed; within one commit a row's new image wins over its old one
+    (a replaceWhere deletes a slice's rows and inserts them again in the same commit)."""
+    written_first = F.when(F.col("_change_type").isin(*WRITTEN_CHANGES), 0).otherwise(1)
+    order = Window.partitionBy(*key).orderBy(F.col("_commit_version").desc(), written_first)
+    return changes.withColumn("_rank", F.row_number().over(order)).filter("_rank = 1").drop("_rank")
+
+
+def last_published(spark: SparkSession, settings: Settings, sink: str, table: str) -> int | None:
+    progress = read_table(spark, settings, PROGRESS).filter((F.col("sink") == sink) & (F.col("table") == table))
+    return progress.agg(F.max("version")).first()[0]
+
+
+def record_progress(
+    spark: SparkSession, settings: Settings, sink: str, table: str, version: int, written: int, deleted: int
+) -> None:
+    row = [(sink, table, version, written, deleted, datetime.now(UTC))]
+    frame = spark.createDataFrame(row, TABLES[PROGRESS].columns)
+    frame.write.format("delta").mode("append").save(settings.table_path(PROGRESS))
+
+
+def write_points(settings: Settings, measurement: influx.Measurement, rows: DataFrame) -> int:
+    url, database, wait = settings.influxdb_url, settings.influxdb_database, settings.publish_max_wait_seconds
+    # A gold table's slice is often one file, so one task: spread it over the writers (both cores here; more
+    # measured no faster, the server being the other bottleneck).
+    lines = rows.repartition(WRITERS).transform(influx.with_line(measurement))
+    return lines.rdd.mapPartitions(
+        lambda part: [influx.write_lines(url, database, (row.line for row in part), wait)]
+    ).sum()
+
+
+def change_feed(spark: SparkSession, settings: Settings, table: str, first: int, last: int) -> DataFrame:
+    return (
+        spark.read.format("delta")
+        .option("readChangeFeed", "true")
+        .option("startingVersion", first)
+        .option("endingVersion", last)
+        .load(settings.table_path(table))
+    )
+
+
+def publish_changes(spark: SparkSession, settings: Settings, table: str) -> tuple[int, int] | None:
+    """Publish one table's changes since the last acknowledged version; (points written, points deleted), or None
+    when there was nothing new."""
+    sink, measurement = "influxdb", influx.MEASUREMENTS[table]
+    current = table_version(spark, settings, table)
+    last = last_published(spark, settings, sink, table)
+    if last is not None and last >= current:
+        return None
+    rows, stale, latest = read_table(spark, settings, table), [], None
+    if last is not None:
+        try:
+            latest = latest_changes(change_feed(spark, settings, table, last + 1, current), measurement.key).persist()
+            rows = latest.filter(F.col("_change_type").isin(*WRITTEN_CHANGES))
+            gone = latest.filter(~F.col("_change_type").isin(*WRITTEN_CHANGES))
+            seconds = influx.epoch_seconds(F.col(measurement.time)).alias("epoch_seconds")
+            stale = [row.asDict() for row in gone.select(*measurement.tags, seconds).collect()]
+        except AnalysisException as error:
+            # The feed no longer covers those versions (vacuumed, or written before the feed was on): publish the
+            # whole table, which rewrites every point.
+            reason = str(error).splitlines()[0]
+            print(f"publish: {table}: no change feed after version {last} ({reason}); all rows", flush=True)
+            rows = read_table(spark, settings, table)
+    try:
+        written = write_points(settings, measurement, rows)
+        url, database, wait = settings.influxdb_url, settings.influxdb_database, settings.publish_max_wait_seconds
+        influx.delete_points(url, database, measurement, stale, wait)
+    finally:
+        if latest is not None:
+            latest.unpersist()
+    record_progress(spark, settings, sink, table, current, written, len(stale))
+    return written, len(stale)
+
+
+def slice_predicate(table: str, published_slice: Slice) -> str:
+    measurement = influx.MEASUREMENTS[table]
+    if measurement.time == "date" or published_slice.hour is None:
+        return is_in("date", [published_slice.day])
+    return f"{is_in('date', [published_slice.day])} AND {is_in('hour_start', published_slice.hours())}"
+
+
+def run(spark: SparkSession, settings: Settings, published_slice: Slice | None = None) -> StageReport:
+    report = StageReport("publish")
+    if not settings.sinks:
+        return report.finish()
+    ensure_tables(spark, settings, [*influx.MEASUREMENTS, PROGRESS])
+    influx.create_database(settings.influxdb_url, settings.influxdb_database, settings.publish_max_wait_seconds)
+    for table in influx.MEASUREMENTS:
+        if published_slice is not None:
+            rows = read_table(spark, settings, table).filter(slice_predicate(table, published_slice))
+            written, deleted = write_points(settings, influx.MEASUREMENTS[table], rows), 0
+        else:
+            outcome = publish_changes(spark, settings, table)
+            if outcome is None:
+                continue
+            written, deleted = outcome
+            report.rows_in += 1
+        report.rows_out += written
+        report.add("points deleted", deleted)
+    return report.finish()
+
+
+def build_parser() -> JobArgumentParser:
+    parser = JobArgumentParser(prog="lakehouse publish", description=__doc__.splitlines()[0])
+    add_settings_arguments(parser)
+    add_slice_arguments(parser, "gold rows of events that occurred")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    def work() -> None:
+        settings = settings_from(args)
+        published_slice = slice_from(args)
+        if not settings.sinks:
+            raise UsageError("no sink to publish to: set --sinks influxdb or LAKEHOUSE_SINKS=influxdb")
+        with spark_session(settings, "publish") as spark:
+            run(spark, settings, published_slice).print()
+
+    return run_entry("lakehouse publish", work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from influxdb.line_protocol import make_lines
 
-from jobs import pipeline, publish, services
+from jobs import gold, pipeline, publish, services
 from jobs.generate import write_hour_files
 from jobs.services import influxdb
+from jobs.settings import Slice
 from jobs.sinks.influx import MEASUREMENTS, with_line
 from jobs.sources import FileSource
 from jobs.synthetic import EventGenerator, GeneratorConfig
@@ -131,6 +132,21 @@ def test_run_publishes_gold_then_only_what_a_late_event_changed(spark, published
     again = publish.run(spark, published)
     assert (again.rows_in, again.rows_out) == (0, 0)
     assert influx_points(client, published.influxdb_database) == after
+
+    # A fix removes a merchant's only event of an hour from silver; the hour is recomputed and its point must go.
+    lone = read_table(spark, published, "gold.merchant_hourly").filter("events = 1").orderBy("merchant_id").first()
+    assert lone is not None
+    silver = published.table_path("silver.events")
+    spark.sql(
+        f"DELETE FROM delta.`{silver}` WHERE merchant_id = '{lone['merchant_id']}' "
+        f"AND event_hour = TIMESTAMP '{lone['hour_start']:%Y-%m-%d %H:%M:%S}'"
+    )
+    gold.run(spark, published, Slice(lone["date"], lone["hour_start"].hour))
+    fixed = publish.run(spark, published)
+    assert fixed.details["points deleted"] >= 1
+    final = influx_points(client, published.influxdb_database)
+    assert (lone["merchant_id"], f"{lone['hour_start']:%Y-%m-%dT%H:%M:%SZ}") not in final["gold.merchant_hourly"]
+    assert final == gold_points(spark, published)
 
 
 @pytest.mark.integration

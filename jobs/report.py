@@ -30,7 +30,7 @@ def major_units(minor: int, currency: str) -> str:
 def report_lines(spark: SparkSession, settings: Settings, top: int = 10) -> list[str]:
     ensure_tables(spark, settings, TABLES)
     lines = ["rows per table:"]
-    lines += [f"  {name:<28}{read_table(spark, settings, name).count():>12,}" for name in TABLES]
+    lines += [f"  {name:<36}{read_table(spark, settings, name).count():>12,}" for name in TABLES]
 
     replayed = F.col("replayed_at").isNotNull()
     reasons = (

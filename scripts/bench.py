@@ -21,6 +21,7 @@ from jobs import bronze, gold, publish, quality, services, silver
 from jobs.generate import write_hour_files
 from jobs.services import influxdb
 from jobs.settings import settings_from
+from jobs.sinks import influx
 from jobs.sources import FileSource
 from jobs.spark import build_session
 from jobs.synthetic import EventGenerator, GeneratorConfig
@@ -76,7 +77,7 @@ def main() -> None:
     total = time.monotonic() - started
     services.up(["influxdb"], quiet=True)
     sinks = replace(settings, sinks=("influxdb",), influxdb_url=influxdb.url(), influxdb_database="bench")
-    influxdb.client(sinks.influxdb_url).drop_database("bench")
+    influx.client(sinks.influxdb_url).drop_database("bench")
     report = publish.run(spark, sinks)
     points_per_second = report.rows_out / report.seconds
     print(f"publish{report.seconds:7.1f} s  {points_per_second:>10,.0f} points/s into InfluxDB  ({report.line()})")

@@ -15,8 +15,8 @@ from influxdb.line_protocol import make_lines
 
 from jobs import gold, pipeline, publish, services
 from jobs.generate import write_hour_files
-from jobs.services import influxdb
 from jobs.settings import Slice
+from jobs.sinks import influx
 from jobs.sinks.influx import MEASUREMENTS, with_line
 from jobs.sources import FileSource
 from jobs.synthetic import EventGenerator, GeneratorConfig
@@ -98,7 +98,7 @@ def test_run_publishes_gold_then_only_what_a_late_event_changed(spark, published
     landing = tmp_path / "landing"
     write_hour_files(landing, CONFIG, EventGenerator(CONFIG).records_by_arrival_hour())
     source = FileSource(str(landing))
-    client = influxdb.client(published.influxdb_url)
+    client = influx.client(published.influxdb_url)
 
     reports = pipeline.run(spark, published, source)
     assert reports[-1].stage == "publish" and reports[-1].rows_in == len(MEASUREMENTS)
@@ -175,5 +175,5 @@ def test_an_outage_leaves_changes_pending_and_the_next_publish_ends_exact(
         services.up(["influxdb"], settings=session_service_settings, quiet=True)
     assert time.monotonic() - started < published.publish_max_wait_seconds + 60
     assert report.rows_in == len(MEASUREMENTS)
-    client = influxdb.client(published.influxdb_url)
+    client = influx.client(published.influxdb_url)
     assert influx_points(client, published.influxdb_database) == gold_points(spark, published)

@@ -15,9 +15,10 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from conftest import free_port
 
-from jobs.services import influxdb, kafka, kinesis
+from jobs.services import kafka, kinesis
 from jobs.services.base import LOOPBACK
 from jobs.settings import UsageError, service_settings
+from jobs.sinks import influx
 
 
 def lakehouse_services(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -73,7 +74,7 @@ def assert_kinesis_round_trip(url: str) -> None:
 
 def assert_influxdb_round_trip(url: str) -> None:
     """Line protocol in, InfluxQL out, and the same point written again overwrites it."""
-    client = influxdb.client(url)
+    client = influx.client(url)
     client.create_database("roundtrip")
     for value in (1, 2):
         lines = [f"sales,merchant_id=m-1 orders={value}i 1700000000"]

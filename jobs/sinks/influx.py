@@ -76,6 +76,7 @@ def with_line(measurement: Measurement):
 
 
 def client(url: str, timeout: float = 30.0):
+    """An `influxdb` (v1 API) client for the server at `url`."""
     from urllib.parse import urlsplit
 
     from influxdb import InfluxDBClient

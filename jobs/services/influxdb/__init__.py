@@ -11,7 +11,6 @@ from __future__ import annotations
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 from jobs.services.base import Service, fetch_once, port_open, run_tool
 from jobs.settings import ServiceSettings
@@ -94,13 +93,3 @@ bind-address = "127.0.0.1:{self.port + 1}"
 def url(settings: ServiceSettings | None = None) -> str:
     """`http://127.0.0.1:<LAKEHOUSE_INFLUXDB_PORT>`: where the local InfluxDB is."""
     return InfluxService.configured(settings).url
-
-
-def client(base_url: str | None = None, timeout: float = 10.0, retries: int = 3) -> Any:
-    """An `influxdb` (v1 API) client for a server at `base_url` (default: the local one)."""
-    from urllib.parse import urlsplit
-
-    from influxdb import InfluxDBClient
-
-    parts = urlsplit(base_url or url())
-    return InfluxDBClient(host=parts.hostname, port=parts.port, timeout=timeout, retries=retries)

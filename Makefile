@@ -37,10 +37,11 @@ $(JARS)/.resolved: pom.xml .mvn/settings.xml $(VENV)/.installed
 	touch $@
 
 # What the local services run (jobs/services/): Kafka's jars resolved by Maven from jobs/services/kafka/pom.xml,
-# kinesalite installed by `npm ci` from jobs/services/kinesis/package-lock.json, InfluxDB's Debian package, all into
-# .services/ (git-ignored).
+# kinesalite installed by `npm ci` from jobs/services/kinesis/package-lock.json, InfluxDB's Debian package,
+# OpenSearch's jars (Maven, jobs/services/opensearch/pom.xml), all into .services/ (git-ignored).
 # `lakehouse services fetch` writes each stamp; it is the same code that `services up` and the test fixtures run.
-services: $(SERVICES)/kafka/.fetched $(SERVICES)/kinesis/.fetched $(SERVICES)/influxdb/.fetched
+services: $(SERVICES)/kafka/.fetched $(SERVICES)/kinesis/.fetched $(SERVICES)/influxdb/.fetched \
+          $(SERVICES)/opensearch/.fetched
 
 $(SERVICES)/kafka/.fetched: jobs/services/kafka/pom.xml $(VENV)/.installed
 	$(BIN)/lakehouse services fetch kafka
@@ -48,6 +49,9 @@ $(SERVICES)/kafka/.fetched: jobs/services/kafka/pom.xml $(VENV)/.installed
 # InfluxDB from Debian's package, unpacked (not installed) by `apt-get download` and `dpkg-deb -x`.
 $(SERVICES)/influxdb/.fetched: jobs/services/influxdb/package.txt $(VENV)/.installed
 	$(BIN)/lakehouse services fetch influxdb
+
+$(SERVICES)/opensearch/.fetched: jobs/services/opensearch/pom.xml $(VENV)/.installed
+	$(BIN)/lakehouse services fetch opensearch
 
 $(SERVICES)/kinesis/.fetched: jobs/services/kinesis/package.json jobs/services/kinesis/package-lock.json \
                               $(VENV)/.installed

@@ -21,6 +21,8 @@ setup(
         # the v1 API (/write, InfluxQL), which InfluxDB 1.6 serves; influxdb-client speaks only v2
         "influxdb>=5.3,<6",
         "tenacity>=9,<10",
+        # elasticsearch-py 8/9 refuse a server that is not Elastic's; the calls used are the APIs both share
+        "opensearch-py>=3.2,<4",
     ],
     entry_points={"console_scripts": ["lakehouse=jobs.cli:main"]},
 )

@@ -1,7 +1,7 @@
 """`lakehouse publish`: gold to the configured sinks, exactly what gold recomputed since the sink's last publish.
 
 For each sink and gold table, ops.publish_progress holds the last table version the sink acknowledged. A publish
-reads Delta's change data feed of the versions after it: the latest state of every changed row is written (a point
+reads Delta's change data feed of the versions after it: the latest state of every changed row is written (a record
 with the same key replaces the old one) and every row gold no longer has is deleted. Only when all of it was
 acknowledged is the new version recorded, so after a sink outage the same changes are published by the next run.
 `--date D [--hour H]` republishes every row of that slice on demand. Spark-submit: `spark-submit jobs/publish.py`.
@@ -27,12 +27,11 @@ from jobs.settings import (
     settings_from,
     slice_from,
 )
-from jobs.sinks import influx
+from jobs.sinks import SINKS, Sink
 from jobs.tables import TABLES, ensure_tables, is_in, read_table, table_version
 
 PROGRESS = "ops.publish_progress"
 WRITTEN_CHANGES = ("insert", "update_postimage")
-WRITERS = 2
 
 
 def latest_changes(changes: DataFrame, key: tuple[str, ...]) -> DataFrame:
@@ -56,16 +55,6 @@ def record_progress(
     frame.write.format("delta").mode("append").save(settings.table_path(PROGRESS))
 
 
-def write_points(settings: Settings, measurement: influx.Measurement, rows: DataFrame) -> int:
-    url, database, wait = settings.influxdb_url, settings.influxdb_database, settings.publish_max_wait_seconds
-    # A gold table's slice is often one file, so one task: spread its lines over the writers (both cores here;
-    # more measured no faster, the server being the other bottleneck).
-    lines = rows.transform(influx.with_line(measurement)).repartition(WRITERS)
-    return lines.rdd.mapPartitions(
-        lambda part: [influx.write_lines(url, database, (row.line for row in part), wait)]
-    ).sum()
-
-
 def change_feed(spark: SparkSession, settings: Settings, table: str, first: int, last: int) -> DataFrame:
     return (
         spark.read.format("delta")
@@ -76,64 +65,71 @@ def change_feed(spark: SparkSession, settings: Settings, table: str, first: int,
     )
 
 
-def publish_changes(spark: SparkSession, settings: Settings, table: str) -> tuple[int, int] | None:
-    """Publish one table's changes since the last acknowledged version; (points written, points deleted), or None
-    when there was nothing new."""
-    sink, measurement = "influxdb", influx.MEASUREMENTS[table]
+def publish_changes(spark: SparkSession, settings: Settings, sink: Sink, table: str) -> tuple[int, int] | None:
+    """Publish one table's changes since the sink's last acknowledged version; (records written, records
+    deleted), or None when there was nothing new."""
     current = table_version(spark, settings, table)
-    last = last_published(spark, settings, sink, table)
+    last = last_published(spark, settings, sink.name, table)
     if last is not None and last >= current:
         return None
-    rows, stale, latest = read_table(spark, settings, table), [], None
+    rows, gone, latest = read_table(spark, settings, table), None, None
     if last is not None:
         try:
-            latest = latest_changes(change_feed(spark, settings, table, last + 1, current), measurement.key).persist()
-            rows = latest.filter(F.col("_change_type").isin(*WRITTEN_CHANGES))
-            gone = latest.filter(~F.col("_change_type").isin(*WRITTEN_CHANGES))
-            seconds = influx.epoch_seconds(F.col(measurement.time)).alias("epoch_seconds")
-            stale = [row.asDict() for row in gone.select(*measurement.tags, seconds).collect()]
+            key = sink.targets[table].key
+            latest = latest_changes(change_feed(spark, settings, table, last + 1, current), key).persist()
+            # The table's own columns: the feed's _change_type and _commit_* are not the sink's business.
+            rows = latest.filter(F.col("_change_type").isin(*WRITTEN_CHANGES)).select(*rows.columns)
+            gone = latest.filter(~F.col("_change_type").isin(*WRITTEN_CHANGES)).select(*rows.columns)
+            gone.count()  # reads the feed now, so a feed that no longer covers those versions fails here
         except AnalysisException as error:
             # The feed no longer covers those versions (vacuumed, or written before the feed was on): publish the
-            # whole table, which rewrites every point.
+            # whole table, which rewrites every record.
             reason = str(error).splitlines()[0]
-            print(f"publish: {table}: no change feed after version {last} ({reason}); all rows", flush=True)
-            rows = read_table(spark, settings, table)
+            print(
+                f"publish: {sink.name}: {table}: no change feed after version {last} ({reason}); all rows", flush=True
+            )
+            rows, gone = read_table(spark, settings, table), None
     try:
-        written = write_points(settings, measurement, rows)
-        url, database, wait = settings.influxdb_url, settings.influxdb_database, settings.publish_max_wait_seconds
-        influx.delete_points(url, database, measurement, stale, wait)
+        written = sink.write(settings, table, rows)
+        deleted = 0 if gone is None else sink.delete(settings, table, gone)
     finally:
         if latest is not None:
             latest.unpersist()
-    record_progress(spark, settings, sink, table, current, written, len(stale))
-    return written, len(stale)
+    record_progress(spark, settings, sink.name, table, current, written, deleted)
+    return written, deleted
 
 
-def slice_predicate(table: str, published_slice: Slice) -> str:
-    measurement = influx.MEASUREMENTS[table]
-    if measurement.time == "date" or published_slice.hour is None:
+def slice_predicate(time_column: str, published_slice: Slice) -> str:
+    if time_column == "date" or published_slice.hour is None:
         return is_in("date", [published_slice.day])
     return f"{is_in('date', [published_slice.day])} AND {is_in('hour_start', published_slice.hours())}"
 
 
 def run(spark: SparkSession, settings: Settings, published_slice: Slice | None = None) -> StageReport:
+    """Publish to each configured sink in turn; rows_in counts the tables that had something new for a sink,
+    rows_out the records written."""
     report = StageReport("publish")
     if not settings.sinks:
         return report.finish()
-    ensure_tables(spark, settings, [*influx.MEASUREMENTS, PROGRESS])
-    influx.create_database(settings.influxdb_url, settings.influxdb_database, settings.publish_max_wait_seconds)
-    for table in influx.MEASUREMENTS:
-        if published_slice is not None:
-            rows = read_table(spark, settings, table).filter(slice_predicate(table, published_slice))
-            written, deleted = write_points(settings, influx.MEASUREMENTS[table], rows), 0
-        else:
-            outcome = publish_changes(spark, settings, table)
-            if outcome is None:
-                continue
-            written, deleted = outcome
-            report.rows_in += 1
-        report.rows_out += written
-        report.add("points deleted", deleted)
+    sinks = [SINKS[name] for name in settings.sinks]
+    tables = list(dict.fromkeys(table for sink in sinks for table in sink.targets))
+    ensure_tables(spark, settings, [*tables, PROGRESS])
+    schemas = {table: read_table(spark, settings, table).schema for table in tables}
+    for sink in sinks:
+        sink.prepare(settings, schemas)
+        for table, target in sink.targets.items():
+            if published_slice is not None:
+                rows = read_table(spark, settings, table).filter(slice_predicate(target.time, published_slice))
+                written, deleted = sink.write(settings, table, rows), 0
+            else:
+                outcome = publish_changes(spark, settings, sink, table)
+                if outcome is None:
+                    continue
+                written, deleted = outcome
+                report.rows_in += 1
+            report.rows_out += written
+            report.add(f"{sink.name} written", written)
+            report.add(f"{sink.name} deleted", deleted)
     return report.finish()
 
 
@@ -151,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from(args)
         published_slice = slice_from(args)
         if not settings.sinks:
-            raise UsageError("no sink to publish to: set --sinks influxdb or LAKEHOUSE_SINKS=influxdb")
+            raise UsageError("no sink to publish to: set --sinks influxdb,opensearch or LAKEHOUSE_SINKS")
         with spark_session(settings, "publish") as spark:
             run(spark, settings, published_slice).print()
 

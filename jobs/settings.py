@@ -29,9 +29,11 @@ DEFAULTS = {
     "sinks": "",
     "influxdb_url": "http://127.0.0.1:18086",
     "influxdb_database": "merchant_insights",
+    "opensearch_url": "http://127.0.0.1:19200",
+    "opensearch_prefix": "merchant-insights",
     "publish_max_wait_seconds": "60",
 }
-SINKS = ("influxdb",)
+SINK_NAMES = ("influxdb", "opensearch")  # jobs/sinks implements each
 
 
 class UsageError(Exception):
@@ -59,6 +61,8 @@ class Settings:
     sinks: tuple[str, ...] = ()  # where `run` and `publish` publish gold (none: gold stays in the lakehouse)
     influxdb_url: str = DEFAULTS["influxdb_url"]
     influxdb_database: str = DEFAULTS["influxdb_database"]
+    opensearch_url: str = DEFAULTS["opensearch_url"]
+    opensearch_prefix: str = DEFAULTS["opensearch_prefix"]  # index aliases are <prefix>-<table>, e.g. -product-daily
     publish_max_wait_seconds: float = 60.0  # a sink's retries with backoff give up after this long
 
     def table_path(self, table: str) -> str:
@@ -81,7 +85,9 @@ def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--checkpoints", help=f"root of stream checkpoints (default {DEFAULTS['checkpoints']})")
     group.add_argument("--source", help="files:<dir> | kafka:<servers>/<topic> | kinesis:<stream>")
     group.add_argument("--master", help=f"Spark master (default {DEFAULTS['master']})")
-    group.add_argument("--sinks", help="comma-separated sinks gold is published to: influxdb (default none)")
+    group.add_argument(
+        "--sinks", help="comma-separated sinks gold is published to: influxdb, opensearch (default none)"
+    )
     group.add_argument(
         "--schemas", help="schema registry folder, one v<N>.json per event version (default schemas/events)"
     )
@@ -97,9 +103,9 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
         return env.get(f"LAKEHOUSE_{name.upper()}", DEFAULTS[name])
 
     sinks = tuple(name for name in pick("sinks").split(",") if name)
-    unknown = [name for name in sinks if name not in SINKS]
+    unknown = [name for name in sinks if name not in SINK_NAMES]
     if unknown:
-        raise UsageError(f"unknown sink {unknown[0]!r} in LAKEHOUSE_SINKS/--sinks (one of: {', '.join(SINKS)})")
+        raise UsageError(f"unknown sink {unknown[0]!r} in LAKEHOUSE_SINKS/--sinks (one of: {', '.join(SINK_NAMES)})")
     max_wait = pick("publish_max_wait_seconds")
     if not max_wait.replace(".", "", 1).isdigit():
         raise UsageError(f"LAKEHOUSE_PUBLISH_MAX_WAIT_SECONDS must be a number of seconds, got {max_wait!r}")
@@ -118,6 +124,8 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
         sinks=sinks,
         influxdb_url=pick("influxdb_url"),
         influxdb_database=pick("influxdb_database"),
+        opensearch_url=pick("opensearch_url"),
+        opensearch_prefix=pick("opensearch_prefix"),
         publish_max_wait_seconds=float(max_wait),
     )
 

@@ -75,6 +75,7 @@ TABLES = {
         """merchant_id STRING, date DATE, sku STRING, currency STRING, name STRING, units BIGINT,
         revenue_minor BIGINT""",
         "date",
+        change_feed=True,
     ),
     "ops.batch_health": TableSpec(
         """stage STRING, batch STRING, started_at TIMESTAMP, seconds DOUBLE, rows_in BIGINT, rows_out BIGINT,

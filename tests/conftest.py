@@ -143,9 +143,15 @@ def session_service_settings(tmp_path_factory: pytest.TempPathFactory) -> Servic
 
     Not the developer's .run/ and default ports, so that a test session never stops, wipes or fills services a
     developer started with `make services-up`, nor those of another pytest session running at the same time on this
-    shared machine. The price is one start per session that uses them: Kafka about 3 s, kinesalite under 1 s.
+    shared machine. The price is one start per session that uses them: Kafka about 3 s, kinesalite under 1 s,
+    OpenSearch about 6 s.
     """
-    ports = {"kafka": free_port(span=2), "kinesis": free_port(), "influxdb": free_port(span=2)}
+    ports = {
+        "kafka": free_port(span=2),
+        "kinesis": free_port(),
+        "influxdb": free_port(span=2),
+        "opensearch": free_port(span=2),
+    }
     return ServiceSettings(run_dir=tmp_path_factory.mktemp("run"), port_overrides=ports)
 
 
@@ -174,6 +180,13 @@ def kafka_service(session_service_settings: ServiceSettings) -> Iterator[str]:
 def influxdb_service(session_service_settings: ServiceSettings) -> Iterator[str]:
     """InfluxDB 1.6 for the session; yields its URL (also in LAKEHOUSE_INFLUXDB_URL)."""
     with _running("influxdb", session_service_settings) as service:
+        yield service.url
+
+
+@pytest.fixture(scope="session")
+def opensearch_service(session_service_settings: ServiceSettings) -> Iterator[str]:
+    """One OpenSearch 2.19 node for the session; yields its URL (also in LAKEHOUSE_OPENSEARCH_URL)."""
+    with _running("opensearch", session_service_settings) as service:
         yield service.url
 
 

@@ -32,7 +32,7 @@ def lakehouse(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
         (["replay-quarantine", "--from", "2026-11-25", "--to", "2026-11-24"], "--to 2026-11-24 is before --from"),
         (["replay-quarantine", "--from", "2026-11-24"], "the following arguments are required: --to"),
         (["replay-quarantine", "--from", "monday", "--to", "2026-11-24"], "not a date (YYYY-MM-DD): 'monday'"),
-        (["publish"], "no sink to publish to: set --sinks influxdb or LAKEHOUSE_SINKS=influxdb"),
+        (["publish"], "no sink to publish to: set --sinks influxdb,opensearch or LAKEHOUSE_SINKS"),
         (["run", "--sinks", "influxdb,elastic"], "unknown sink 'elastic'"),
         (["run", "--schemas", "."], "no event schema (v<N>.json) in the schema registry folder"),
     ],

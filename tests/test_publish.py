@@ -1,5 +1,5 @@
-"""Publishing gold to a real InfluxDB: what merchants read equals gold, a late event changes exactly its slices,
-republishing changes nothing, and an outage ends exact once the server is back."""
+"""Publishing gold to a real InfluxDB and a real OpenSearch: what merchants read equals gold, a late event changes
+exactly its slices, republishing changes nothing, and an outage ends exact once the server is back."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 from influxdb.line_protocol import make_lines
+from opensearchpy import helpers
 
 from jobs import gold, pipeline, publish, services
 from jobs.generate import write_hour_files
 from jobs.settings import Slice
-from jobs.sinks import influx
+from jobs.sinks import influx, search
 from jobs.sinks.influx import MEASUREMENTS, with_line
+from jobs.sinks.search import INDICES, product_search, with_action
 from jobs.sources import FileSource
 from jobs.synthetic import EventGenerator, GeneratorConfig
 from jobs.tables import TABLES, read_table
@@ -52,6 +54,42 @@ def test_line_protocol_built_in_spark_is_what_the_client_library_writes(spark):
     assert line.startswith(r"merchant_hourly_sales,currency=EUR,merchant_id=m\ 1\,\=x discount_minor=0i,")
 
 
+def test_search_documents_built_in_spark_have_key_ids_monthly_indices_and_explicit_mappings(spark):
+    row = {
+        "merchant_id": "m-1",
+        "date": date(2026, 11, 24),
+        "sku": "sku|7",
+        "currency": "EUR",
+        "name": "Blue Mug",
+        "units": 3,
+        "revenue_minor": None,
+    }
+    frame = spark.createDataFrame([row], TABLES["gold.product_daily"].columns)
+    index = INDICES["gold.product_daily"]
+    [action] = [r.asDict() for r in frame.transform(with_action(index, "t")).collect()]
+    assert action["_index"] == "t-product-daily-2026.11"
+    assert action["_id"] == "m-1|2026-11-24|EUR|sku|7"
+    assert json.loads(action["_source"]) == {**{k: v for k, v in row.items() if v is not None}, "date": "2026-11-24"}
+
+    template = search.index_template(index, "t", frame.schema)
+    assert template["index_patterns"] == ["t-product-daily-*"] and template["template"]["aliases"] == {
+        "t-product-daily": {}
+    }
+    properties = template["template"]["mappings"]["properties"]
+    assert properties["name"]["type"] == "text" and properties["name"]["fields"]["keyword"]["type"] == "keyword"
+    assert {name: spec["type"] for name, spec in properties.items() if name != "name"} == {
+        "merchant_id": "keyword",
+        "date": "date",
+        "sku": "keyword",
+        "currency": "keyword",
+        "units": "long",
+        "revenue_minor": "long",
+    }
+    daily = spark.createDataFrame([], TABLES["gold.merchant_daily"].columns)
+    daily_properties = search.mappings(INDICES["gold.merchant_daily"], daily.schema)["properties"]
+    assert "sessions_sketch" not in daily_properties and daily_properties["updated_at"] == {"type": "date"}
+
+
 def influx_points(client, database: str) -> dict[str, dict[tuple, dict]]:
     """Every point of every measurement, by (tags..., time)."""
     result = {}
@@ -80,15 +118,59 @@ def gold_points(spark, settings) -> dict[str, dict[tuple, dict]]:
     return result
 
 
+def search_documents(client, prefix: str) -> dict[str, dict[str, dict]]:
+    """Every document behind each table's alias, by id, as it reads back (dates and times as datetime)."""
+    client.indices.refresh(index=f"{prefix}-*")
+    result = {}
+    for table, index in INDICES.items():
+        hits = helpers.scan(client, index=index.alias(prefix), query={"query": {"match_all": {}}})
+        result[table] = {hit["_id"]: _read_times(hit["_source"]) for hit in hits}
+    return result
+
+
+def _read_times(document: dict) -> dict:
+    values = dict(document)
+    values["date"] = date.fromisoformat(values["date"])
+    if "updated_at" in values:
+        values["updated_at"] = datetime.fromisoformat(values["updated_at"]).timestamp()
+    return values
+
+
+def first_difference(actual: dict[str, dict], expected: dict[str, dict]) -> str:
+    """'' when equal, else the first table and key that differ: a readable failure for thousands of records."""
+    for table in sorted(set(actual) | set(expected)):
+        mine, theirs = actual.get(table, {}), expected.get(table, {})
+        for key in sorted(set(mine) | set(theirs), key=str):
+            if mine.get(key) != theirs.get(key):
+                return f"{table} {key}: sink {mine.get(key)} != gold {theirs.get(key)}"
+    return ""
+
+
+def gold_documents(spark, settings) -> dict[str, dict[str, dict]]:
+    """The same shape, from the gold tables: id = key values joined by '|', all but binary and null columns."""
+    result = {}
+    for table, index in INDICES.items():
+        result[table] = {}
+        for row in read_table(spark, settings, table).collect():
+            values = {k: v for k, v in row.asDict().items() if v is not None and not isinstance(v, (bytes, bytearray))}
+            if "updated_at" in values:
+                values["updated_at"] = values["updated_at"].timestamp()
+            result[table]["|".join(str(row[k]) for k in index.key)] = values
+    return result
+
+
 @pytest.fixture
-def published(spark, settings, tmp_path: Path, influxdb_service):
-    """Settings that publish to the session's InfluxDB, into a database of this test's own."""
-    database = f"test_{tmp_path.name.replace('-', '_')}"
+def published(spark, settings, tmp_path: Path, influxdb_service, opensearch_service):
+    """Settings that publish to the session's InfluxDB and OpenSearch, into a database and indices of this test's
+    own."""
+    name = f"test_{tmp_path.name.replace('-', '_')}"
     return replace(
         settings,
-        sinks=("influxdb",),
+        sinks=("influxdb", "opensearch"),
         influxdb_url=influxdb_service,
-        influxdb_database=database,
+        influxdb_database=name,
+        opensearch_url=opensearch_service,
+        opensearch_prefix=name.lower(),
         publish_max_wait_seconds=20.0,
     )
 
@@ -99,12 +181,16 @@ def test_run_publishes_gold_then_only_what_a_late_event_changed(spark, published
     write_hour_files(landing, CONFIG, EventGenerator(CONFIG).records_by_arrival_hour())
     source = FileSource(str(landing))
     client = influx.client(published.influxdb_url)
+    searcher = search.client(published.opensearch_url)
 
     reports = pipeline.run(spark, published, source)
-    assert reports[-1].stage == "publish" and reports[-1].rows_in == len(MEASUREMENTS)
+    assert reports[-1].stage == "publish" and reports[-1].rows_in == len(MEASUREMENTS) + len(INDICES)
     first = influx_points(client, published.influxdb_database)
     assert first == gold_points(spark, published)
     assert all(first[table] for table in MEASUREMENTS)
+    first_documents = search_documents(searcher, published.opensearch_prefix)
+    assert first_difference(first_documents, gold_documents(spark, published)) == ""
+    assert all(first_documents[table] for table in INDICES)
 
     merchant = read_table(spark, published, "gold.merchant_hourly").first()["merchant_id"]
     late = {
@@ -127,11 +213,22 @@ def test_run_publishes_gold_then_only_what_a_late_event_changed(spark, published
         "gold.merchant_hourly_sales": set(),
         "gold.merchant_hourly_channel_sales": set(),
     }
+    documents = search_documents(searcher, published.opensearch_prefix)
+    assert documents == gold_documents(spark, published)
+    changed_documents = {
+        table: {key for key in documents[table] if documents[table][key] != first_documents[table].get(key)}
+        for table in INDICES
+    }
+    assert changed_documents == {"gold.product_daily": set(), "gold.merchant_daily": {f"{merchant}|2026-11-22"}}
     assert 0 < second[-1].rows_out < reports[-1].rows_out  # only the recomputed slices were sent
+    # Gold recomputed the late event's date, so exactly that date's documents were sent again.
+    late_date = [read_table(spark, published, table).filter("date = DATE '2026-11-22'").count() for table in INDICES]
+    assert second[-1].details["opensearch written"] == sum(late_date) < reports[-1].details["opensearch written"]
 
     again = publish.run(spark, published)
     assert (again.rows_in, again.rows_out) == (0, 0)
     assert influx_points(client, published.influxdb_database) == after
+    assert search_documents(searcher, published.opensearch_prefix) == documents
 
     # A fix removes a merchant's only event of an hour from silver; the hour is recomputed and its point must go.
     lone = read_table(spark, published, "gold.merchant_hourly").filter("events = 1").orderBy("merchant_id").first()
@@ -143,37 +240,81 @@ def test_run_publishes_gold_then_only_what_a_late_event_changed(spark, published
     )
     gold.run(spark, published, Slice(lone["date"], lone["hour_start"].hour))
     fixed = publish.run(spark, published)
-    assert fixed.details["points deleted"] >= 1
+    assert fixed.details["influxdb deleted"] >= 1
     final = influx_points(client, published.influxdb_database)
     assert (lone["merchant_id"], f"{lone['hour_start']:%Y-%m-%dT%H:%M:%SZ}") not in final["gold.merchant_hourly"]
     assert final == gold_points(spark, published)
 
+    # A whole merchant-day removed from silver: its daily row and product rows go, and so do their documents.
+    day = read_table(spark, published, "gold.merchant_daily").filter("date = DATE '2026-11-23'")
+    gone = day.join(read_table(spark, published, "gold.product_daily"), ["merchant_id", "date"]).orderBy("events")
+    gone_merchant = gone.first()["merchant_id"]
+    spark.sql(f"DELETE FROM delta.`{silver}` WHERE merchant_id = '{gone_merchant}' AND event_date = '2026-11-23'")
+    gold.run(spark, published, Slice(date(2026, 11, 23), None))
+    removed = publish.run(spark, published)
+    assert removed.details["opensearch deleted"] >= 2  # the daily document and at least one product's
+    documents = search_documents(searcher, published.opensearch_prefix)
+    assert f"{gone_merchant}|2026-11-23" not in documents["gold.merchant_daily"]
+    assert documents == gold_documents(spark, published)
+    assert influx_points(client, published.influxdb_database) == gold_points(spark, published)
+
 
 @pytest.mark.integration
+def test_a_product_name_search_returns_that_merchants_products_only(spark, published, tmp_path):
+    landing = tmp_path / "landing"
+    write_hour_files(landing, CONFIG, EventGenerator(CONFIG).records_by_arrival_hour())
+    pipeline.run(spark, replace(published, sinks=("opensearch",)), FileSource(str(landing)))
+    searcher = search.client(published.opensearch_url)
+    searcher.indices.refresh(index=f"{published.opensearch_prefix}-*")
+
+    products = read_table(spark, published, "gold.product_daily").collect()
+    word = "mug"
+    sellers = sorted({row.merchant_id for row in products if word in row.name.lower().split()})
+    assert len(sellers) >= 2  # other merchants sell products with that word too
+    merchant = sellers[0]
+    alias = INDICES["gold.product_daily"].alias(published.opensearch_prefix)
+    hits = searcher.search(index=alias, body=product_search(merchant, word.upper(), size=1000))["hits"]["hits"]
+    found = {hit["_id"] for hit in hits}
+    expected = {
+        f"{row.merchant_id}|{row.date}|{row.currency}|{row.sku}"
+        for row in products
+        if row.merchant_id == merchant and word in row.name.lower().split()
+    }
+    assert found == expected and expected
+    assert {hit["_source"]["merchant_id"] for hit in hits} == {merchant}
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("down", ["influxdb", "opensearch"])
 def test_an_outage_leaves_changes_pending_and_the_next_publish_ends_exact(
-    spark, published, tmp_path, session_service_settings
+    spark, published, tmp_path, session_service_settings, down
 ):
     landing = tmp_path / "landing"
     write_hour_files(landing, CONFIG, EventGenerator(CONFIG).records_by_arrival_hour())
     short_wait = replace(published, publish_max_wait_seconds=2.0)
     pipeline.run(spark, replace(short_wait, sinks=()), FileSource(str(landing)))  # gold, not yet published
 
-    services.down(["influxdb"], settings=session_service_settings, quiet=True)
+    services.down([down], settings=session_service_settings, quiet=True)
     try:
         with pytest.raises(Exception, match=r"(?i)connect|refused"):
             publish.run(spark, short_wait)
-        assert read_table(spark, short_wait, "ops.publish_progress").count() == 0  # nothing marked published
+        # Nothing is marked published for the sink that was down; InfluxDB, published first, is done when only
+        # OpenSearch was down.
+        progress = read_table(spark, short_wait, "ops.publish_progress").select("sink").distinct().collect()
+        assert {row.sink for row in progress} == ({"influxdb"} if down == "opensearch" else set())
 
         # Down when the publish starts, back 1 s later: the retries with backoff carry it through.
         back = {"settings": session_service_settings, "quiet": True}
-        restart = threading.Timer(1.0, services.up, args=(["influxdb"],), kwargs=back)
+        restart = threading.Timer(1.0, services.up, args=([down],), kwargs=back)
         restart.start()
         started = time.monotonic()
         report = publish.run(spark, published)
         restart.join()
     finally:
-        services.up(["influxdb"], settings=session_service_settings, quiet=True)
+        services.up([down], settings=session_service_settings, quiet=True)
     assert time.monotonic() - started < published.publish_max_wait_seconds + 60
-    assert report.rows_in == len(MEASUREMENTS)
+    assert report.rows_in == (len(INDICES) if down == "opensearch" else len(MEASUREMENTS) + len(INDICES))
     client = influx.client(published.influxdb_url)
     assert influx_points(client, published.influxdb_database) == gold_points(spark, published)
+    searcher = search.client(published.opensearch_url)
+    assert search_documents(searcher, published.opensearch_prefix) == gold_documents(spark, published)

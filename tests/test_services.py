@@ -1,5 +1,5 @@
-"""Local services: `lakehouse services` starts, reports and stops a real Kafka broker and kinesalite, and the session
-fixtures hand tests live ones."""
+"""Local services: `lakehouse services` starts, reports and stops a real Kafka broker, kinesalite, InfluxDB and
+OpenSearch, and the session fixtures hand tests live ones."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from conftest import free_port
 from jobs.services import kafka, kinesis
 from jobs.services.base import LOOPBACK
 from jobs.settings import UsageError, service_settings
-from jobs.sinks import influx
+from jobs.sinks import influx, search
 
 
 def lakehouse_services(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -83,6 +83,16 @@ def assert_influxdb_round_trip(url: str) -> None:
     assert points == [{"time": "2023-11-14T22:13:20Z", "merchant_id": "m-1", "orders": 2}]
 
 
+def assert_opensearch_round_trip(url: str) -> None:
+    """A document in, found by a full-text query on one of its words; the same id written again overwrites it."""
+    client = search.client(url)
+    index = unique("round-trip")
+    for units in (1, 2):
+        client.index(index=index, id="m-1|sku-1", body={"name": "Blue Linen Shirt", "units": units}, refresh=True)
+    hits = client.search(index=index, body={"query": {"match": {"name": "linen"}}})["hits"]["hits"]
+    assert [(hit["_id"], hit["_source"]["units"]) for hit in hits] == [("m-1|sku-1", 2)]
+
+
 @pytest.fixture
 def private_env(tmp_path: Path) -> dict[str, str]:
     """An environment whose services live in this test's folder, on free ports: no other test or developer sees them.
@@ -93,6 +103,7 @@ def private_env(tmp_path: Path) -> dict[str, str]:
         "LAKEHOUSE_KAFKA_PORT": str(free_port(span=2)),
         "LAKEHOUSE_KINESIS_PORT": str(free_port()),
         "LAKEHOUSE_INFLUXDB_PORT": str(free_port(span=2)),  # its RPC service takes the next port
+        "LAKEHOUSE_OPENSEARCH_PORT": str(free_port(span=2)),  # its transport takes the next port
     }
     yield env
     lakehouse_services("down", env=env)
@@ -109,6 +120,7 @@ def test_up_status_use_down(private_env, tmp_path):
         "kafka": "up",
         "kinesis": "up",
         "influxdb": "up",
+        "opensearch": "up",
     }
 
     status = states(lakehouse_services("status", env=private_env).stdout)
@@ -125,12 +137,13 @@ def test_up_status_use_down(private_env, tmp_path):
     assert_kafka_round_trip(kafka_address)
     assert_kinesis_round_trip(f"http://{kinesis_address}")
     assert_influxdb_round_trip(f"http://{LOOPBACK}:{private_env['LAKEHOUSE_INFLUXDB_PORT']}")
+    assert_opensearch_round_trip(f"http://{LOOPBACK}:{private_env['LAKEHOUSE_OPENSEARCH_PORT']}")
 
     down = lakehouse_services("down", env=private_env)
     assert down.returncode == 0, down.stderr
     after = states(lakehouse_services("status", env=private_env).stdout)
     assert {name: words[:3] for name, words in after.items()} == {
-        name: ["down", "pid", "-"] for name in ("kafka", "kinesis", "influxdb")
+        name: ["down", "pid", "-"] for name in ("kafka", "kinesis", "influxdb", "opensearch")
     }
     assert not (run_dir / "kafka" / "kafka.pid").exists() and not (run_dir / "kinesis" / "kinesis.pid").exists()
 
@@ -159,6 +172,12 @@ def test_influxdb_fixture_gives_a_live_server(influxdb_service):
 
 
 @pytest.mark.integration
+def test_opensearch_fixture_gives_a_live_node(opensearch_service):
+    assert os.environ["LAKEHOUSE_OPENSEARCH_URL"] == opensearch_service
+    assert_opensearch_round_trip(opensearch_service)
+
+
+@pytest.mark.integration
 def test_kinesis_fixture_points_boto3_at_kinesalite(kinesis_service):
     assert os.environ["AWS_ENDPOINT_URL_KINESIS"] == kinesis_service  # what jobs/sources/kinesis.py's client reads
     assert_kinesis_round_trip(kinesis_service)
@@ -167,7 +186,7 @@ def test_kinesis_fixture_points_boto3_at_kinesalite(kinesis_service):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["up", "nosuch"], "unknown service 'nosuch' (one of: kafka, kinesis, influxdb)"),
+        (["up", "nosuch"], "unknown service 'nosuch' (one of: kafka, kinesis, influxdb, opensearch)"),
         (["sideways"], "invalid choice: 'sideways'"),
         (["down", "--timeout", "0"], "expected a positive number of seconds"),
     ],

@@ -1,4 +1,4 @@
-"""Local real services on loopback (Kafka, Kinesis, InfluxDB, and later others): fetch, start, health-check, stop.
+"""Local real services on loopback (Kafka, Kinesis, InfluxDB, OpenSearch): fetch, start, health-check, stop.
 
 One registry serves `make setup` (fetch), `lakehouse services up|down|status`, the demo and the pytest fixtures.
 A new service is a Service subclass in its own module (jobs/services/<name>/), added to SERVICES below.
@@ -16,12 +16,13 @@ from jobs.services.base import Service, ServiceError
 from jobs.services.influxdb import InfluxService
 from jobs.services.kafka import KafkaService
 from jobs.services.kinesis import KinesisService
+from jobs.services.opensearch import OpenSearchService
 from jobs.settings import ServiceSettings, UsageError, service_settings
 
 __all__ = ["SERVICES", "Service", "ServiceError", "ServiceState", "down", "exports", "fetch", "select", "status", "up"]
 
 SERVICES: dict[str, type[Service]] = {
-    service.name: service for service in (KafkaService, KinesisService, InfluxService)
+    service.name: service for service in (KafkaService, KinesisService, InfluxService, OpenSearchService)
 }
 
 
@@ -37,7 +38,7 @@ class ServiceState:
     note: str = ""
 
     def line(self) -> str:
-        parts = [f"{self.name:<8}", f"{'up' if self.up else 'down':<5}", f"pid {self.pid or '-':<8}", self.address]
+        parts = [f"{self.name:<10}", f"{'up' if self.up else 'down':<5}", f"pid {self.pid or '-':<8}", self.address]
         return "  ".join([*parts, self.note] if self.note else parts)
 
 

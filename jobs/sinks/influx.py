@@ -13,9 +13,15 @@ from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+from jobs.settings import Settings
+
 BATCH_POINTS = 5_000
+# A gold table's slice is often one file, so one task: its lines are spread over this many writers (both cores
+# here; more measured no faster, the server being the other bottleneck).
+WRITERS = 2
 
 
 @dataclass(frozen=True)
@@ -145,3 +151,29 @@ def delete_points(url: str, database: str, measurement: Measurement, keys: list[
 
 def _quote(text: str) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
+class InfluxSink:
+    """The `influxdb` sink of `lakehouse publish`."""
+
+    name = "influxdb"
+    targets = MEASUREMENTS
+
+    def prepare(self, settings: Settings, schemas: dict[str, StructType]) -> None:
+        create_database(settings.influxdb_url, settings.influxdb_database, settings.publish_max_wait_seconds)
+
+    def write(self, settings: Settings, table: str, rows: DataFrame) -> int:
+        url, database, wait = settings.influxdb_url, settings.influxdb_database, settings.publish_max_wait_seconds
+        lines = rows.transform(with_line(MEASUREMENTS[table])).repartition(WRITERS)
+        return lines.rdd.mapPartitions(
+            lambda part: [write_lines(url, database, (row.line for row in part), wait)]
+        ).sum()
+
+    def delete(self, settings: Settings, table: str, gone: DataFrame) -> int:
+        measurement = MEASUREMENTS[table]
+        seconds = epoch_seconds(F.col(measurement.time)).alias("epoch_seconds")
+        keys = [row.asDict() for row in gone.select(*measurement.tags, seconds).collect()]  # a few per recompute
+        delete_points(
+            settings.influxdb_url, settings.influxdb_database, measurement, keys, settings.publish_max_wait_seconds
+        )
+        return len(keys)

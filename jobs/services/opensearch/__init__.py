@@ -1,0 +1,92 @@
+"""OpenSearch 2.19: one real node from Maven Central jars on loopback (LAKEHOUSE_OPENSEARCH_PORT, default 19200).
+
+The HTTP (REST) port is the configured one; the transport port, which only other nodes would use, is the next one
+up. `fetch` resolves the jars of pom.xml with Maven; the node runs LocalNode.java with Java's source launcher (no
+build step), with its config, data and logs under <run dir>/opensearch. Security is off: it listens on loopback only.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from jobs.services.base import Service, fetch_once, port_open, run_tool
+from jobs.settings import ServiceSettings
+
+HERE = Path(__file__).resolve().parent
+POM = HERE / "pom.xml"
+MAIN = HERE / "LocalNode.java"
+LOG_CONFIG = HERE / "log4j2.properties"
+# A fixed heap that leaves room for Spark next to it. IPv4 sockets, as for Kafka.
+JVM_OPTIONS = ["-Xms512m", "-Xmx512m", "-XX:+UseSerialGC", "-Djava.net.preferIPv4Stack=true"]
+
+
+class OpenSearchService(Service):
+    name = "opensearch"
+    default_port = 19200
+    start_timeout = 90.0
+
+    @property
+    def libs(self) -> Path:
+        return self.fetch_dir / "libs"
+
+    @property
+    def config_dir(self) -> Path:
+        return self.home / "config"
+
+    def fetch(self) -> None:
+        fetch_once(self.fetch_dir / ".fetched", [POM], self._copy_jars)
+
+    def _copy_jars(self) -> None:
+        shutil.rmtree(self.libs, ignore_errors=True)
+        command = ["mvn", "--batch-mode", "--quiet", "-f", str(POM), "dependency:copy-dependencies"]
+        run_tool([*command, f"-DoutputDirectory={self.libs}"], "resolving OpenSearch's jars with Maven")
+
+    def prepare(self) -> None:
+        super().prepare()
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        settings = {
+            "cluster.name": "lakehouse",
+            "node.name": "lakehouse",
+            "discovery.type": "single-node",
+            "network.host": "127.0.0.1",
+            "http.port": self.port,
+            "transport.port": self.port + 1,
+            "path.data": str(self.data_dir),
+            "path.logs": str(self.home / "logs"),
+            # A laptop disk is often more than 90% full: the default watermarks would then refuse to place shards.
+            "cluster.routing.allocation.disk.threshold_enabled": False,
+        }
+        # YAML is a superset of JSON, so each value written as JSON is read back as the same scalar.
+        lines = [f"{key}: {json.dumps(value)}" for key, value in settings.items()]
+        (self.config_dir / "opensearch.yml").write_text("\n".join(lines) + "\n")
+
+    def command(self) -> list[str]:
+        java = ["java", *JVM_OPTIONS, f"-Dlog4j2.configurationFile=file:{LOG_CONFIG}", "-cp", f"{self.libs}/*"]
+        return [*java, str(MAIN), str(self.home)]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def healthy(self) -> bool:
+        """The node answers and has elected itself cluster manager (status yellow or green)."""
+        if not port_open(self.port):
+            return False
+        health = f"{self.url}/_cluster/health?wait_for_status=yellow&timeout=1s"
+        try:
+            with urllib.request.urlopen(health, timeout=2.0) as response:
+                return json.load(response)["status"] in ("yellow", "green")
+        except (urllib.error.URLError, OSError, ValueError, KeyError):
+            return False
+
+    def exports(self) -> dict[str, str]:
+        return {"LAKEHOUSE_OPENSEARCH_URL": self.url}
+
+
+def url(settings: ServiceSettings | None = None) -> str:
+    """`http://127.0.0.1:<LAKEHOUSE_OPENSEARCH_PORT>`: where the local OpenSearch is."""
+    return OpenSearchService.configured(settings).url

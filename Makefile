@@ -11,7 +11,7 @@ BENCH_EVENTS ?= 2000000
 # that id back at Maven Central.
 MVN    := mvn --batch-mode --quiet --settings $(CURDIR)/.mvn/settings.xml
 
-.PHONY: setup services services-up services-down demo demo-stream test test-kill test-unit lint bench freshness chaos clean
+.PHONY: setup services services-up services-down demo demo-publish demo-stream test test-kill test-unit lint bench freshness chaos clean
 
 setup: $(VENV)/.installed $(JARS)/.resolved services
 
@@ -83,6 +83,16 @@ demo: setup
 	    --checkpoints $(DEMO)/checkpoints && \
 	$(BIN)/lakehouse report --warehouse $(DEMO)/warehouse && \
 	echo "demo finished in $$(( $$(date +%s) - start )) s; tables under $(DEMO)/warehouse"
+
+# Publish the demo's gold to a local InfluxDB and OpenSearch (started if not up), then search one merchant's
+# products and read its hourly points back; `make services-down` stops them.
+demo-publish: setup
+	test -d $(DEMO)/warehouse || $(MAKE) demo
+	$(BIN)/lakehouse services up influxdb opensearch
+	$(BIN)/lakehouse publish --sinks influxdb,opensearch --warehouse $(DEMO)/warehouse
+	$(BIN)/lakehouse search --merchant m000000 "linen shirt" --size 5
+	curl -sG http://127.0.0.1:18086/query --data-urlencode db=merchant_insights --data-urlencode \
+	    "q=SELECT events, orders, sessions FROM merchant_hourly WHERE merchant_id = 'm000000' LIMIT 3"; echo
 
 test: setup lint
 	$(BIN)/pytest

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import sys
 
-from jobs import bronze, generate, gold, pipeline, produce, publish, quality_summary, replay, report, silver
+from jobs import (
+    bronze,
+    generate,
+    gold,
+    pipeline,
+    produce,
+    product_search,
+    publish,
+    quality_summary,
+    replay,
+    report,
+    silver,
+)
 from jobs.services import cli as services_cli
 
 COMMANDS = {
@@ -19,9 +31,10 @@ COMMANDS = {
         "move quarantined records that pass today's rules into silver (--from D --to D)",
     ),
     "quality": (quality_summary.main, "what the quality gates found on a day (--date D)"),
+    "search": (product_search.main, "a merchant's products whose name matches, from the search index"),
     "report": (report.main, "rows per table, quarantine by reason, top merchants"),
     "produce": (produce.main, "send generator events to Kafka or Kinesis at a steady rate"),
-    "services": (services_cli.main, "start, stop or check the local Kafka and Kinesis (up|down|status [name ...])"),
+    "services": (services_cli.main, "start, stop or check the local services (up|down|status [name ...])"),
 }
 
 

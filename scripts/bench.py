@@ -1,5 +1,6 @@
 """Benchmark: generate N events, run bronze -> silver -> gold -> publish on a fresh warehouse, print events/s,
-points/s published into the local InfluxDB (started if it is not up) and peak memory.
+points/s published into the local InfluxDB and documents/s into the local OpenSearch (each started if it is not
+up), and peak memory.
 
     make bench                      (2,000,000 events)
     .venv/bin/python scripts/bench.py --events 500000
@@ -19,9 +20,9 @@ from pathlib import Path
 
 from jobs import bronze, gold, publish, quality, services, silver
 from jobs.generate import write_hour_files
-from jobs.services import influxdb
+from jobs.services import influxdb, opensearch
 from jobs.settings import settings_from
-from jobs.sinks import influx
+from jobs.sinks import influx, search
 from jobs.sources import FileSource
 from jobs.spark import build_session
 from jobs.synthetic import EventGenerator, GeneratorConfig
@@ -75,12 +76,21 @@ def main() -> None:
         stage_seconds[name] = report.seconds
         print(f"{name:<7}{report.seconds:7.1f} s  {records / report.seconds:>10,.0f} records/s   ({report.line()})")
     total = time.monotonic() - started
-    services.up(["influxdb"], quiet=True)
-    sinks = replace(settings, sinks=("influxdb",), influxdb_url=influxdb.url(), influxdb_database="bench")
+    services.up(["influxdb", "opensearch"], quiet=True)
+    sinks = replace(
+        settings,
+        influxdb_url=influxdb.url(),
+        influxdb_database="bench",
+        opensearch_url=opensearch.url(),
+        opensearch_prefix="bench",
+    )
     influx.client(sinks.influxdb_url).drop_database("bench")
-    report = publish.run(spark, sinks)
-    points_per_second = report.rows_out / report.seconds
-    print(f"publish{report.seconds:7.1f} s  {points_per_second:>10,.0f} points/s into InfluxDB  ({report.line()})")
+    search.client(sinks.opensearch_url).indices.delete(index="bench-*")
+    # One sink at a time, so that each figure is that sink's alone.
+    for sink, unit, store in (("influxdb", "points", "InfluxDB"), ("opensearch", "documents", "OpenSearch")):
+        report = publish.run(spark, replace(sinks, sinks=(sink,)))
+        rate = report.rows_out / report.seconds
+        print(f"publish{report.seconds:7.1f} s  {rate:>10,.0f} {unit}/s into {store}  ({report.line()})")
     validations = quality.day_results(settings, datetime.now(UTC).date().isoformat())
     for name in ("silver", "gold"):
         gates = sum(result["seconds"] for result in validations if result["table"].startswith(name))

@@ -190,12 +190,18 @@ class SearchSink:
 
     def prepare(self, settings: Settings, schemas: dict[str, StructType]) -> None:
         """Put every index template (idempotent: a template is replaced by the same one)."""
+        from opensearchpy.exceptions import OpenSearchException
+
         search = client(settings.opensearch_url)
-        for table, index in INDICES.items():
-            body = index_template(index, settings.opensearch_prefix, schemas[table])
-            for attempt in retrying(settings.publish_max_wait_seconds):
-                with attempt:
-                    search.indices.put_index_template(name=index.alias(settings.opensearch_prefix), body=body)
+        try:
+            for table, index in INDICES.items():
+                body = index_template(index, settings.opensearch_prefix, schemas[table])
+                for attempt in retrying(settings.publish_max_wait_seconds):
+                    with attempt:
+                        search.indices.put_index_template(name=index.alias(settings.opensearch_prefix), body=body)
+        except OpenSearchException as error:
+            # The client's errors are not OSErrors: say in one line which server failed, as for InfluxDB.
+            raise RuntimeError(f"OpenSearch at {settings.opensearch_url}: {error}") from error
 
     def write(self, settings: Settings, table: str, rows: DataFrame) -> int:
         url, wait = settings.opensearch_url, settings.publish_max_wait_seconds

@@ -19,6 +19,8 @@ from jobs.settings import Settings, UsageError, debug_enabled
 from jobs.spark import build_session
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUALITY = 0, 1, 2, 3
+# What a job reports in one line instead of a traceback: Spark's and the JVM's errors, I/O (a server down) and ours.
+JOB_ERRORS = (PySparkException, Py4JError, OSError, RuntimeError, ValueError)
 
 
 def quality_gate_failure(error: BaseException) -> str | None:
@@ -30,7 +32,7 @@ def quality_gate_failure(error: BaseException) -> str | None:
     return found.group(1).strip() if found else None
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
     text = str(error).strip() or type(error).__name__
     return text.splitlines()[0]
 
@@ -44,11 +46,11 @@ def run_entry(prog: str, work: Callable[[], None]) -> int:
     except UsageError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (PySparkException, Py4JError, OSError, RuntimeError, ValueError) as error:
+    except JOB_ERRORS as error:
         if gate := quality_gate_failure(error):
             print(f"{prog}: {gate}", file=sys.stderr)
             return EXIT_QUALITY
-        print(f"{prog}: failed: {type(error).__name__}: {_first_line(error)}", file=sys.stderr)
+        print(f"{prog}: failed: {type(error).__name__}: {first_line(error)}", file=sys.stderr)
         if debug_enabled():
             traceback.print_exc()
         return EXIT_FAILED

@@ -3,12 +3,14 @@
 With `--trigger '<n> seconds'` the three stages run continuously as three streaming queries, each following the
 table before it (bronze the source, silver bronze, gold silver), so an event reaches gold within a few micro-batches
 instead of waiting for the hourly run. Each query keeps its own checkpoint: a killed run resumes exactly where it was.
+With sinks set, a publisher thread sends what gold recomputed at the same interval (publish.run_continuously).
 """
 
 from __future__ import annotations
 
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,6 +31,8 @@ from jobs.settings import (
 from jobs.sources import Source
 from jobs.tables import TABLES, ensure_tables
 
+PUBLISHER_STOP_SECONDS = 30
+
 
 def run(spark: SparkSession, settings: Settings, source: Source) -> list[StageReport]:
     reports = []
@@ -44,7 +48,8 @@ def run(spark: SparkSession, settings: Settings, source: Source) -> list[StageRe
 
 
 def run_continuously(spark: SparkSession, settings: Settings, source: Source, trigger: Trigger) -> None:
-    """Run the three stages as streaming queries until one fails or the process is stopped."""
+    """Run the three stages as streaming queries (and the publisher, when sinks are set) until one fails or the
+    process is asked to stop (SIGTERM, Ctrl-C); then stop the queries between micro-batches."""
     # Every table first: once bronze commits, no CREATE TABLE is still under way for a crash to cut in half.
     ensure_tables(spark, settings, TABLES)
     queries = [
@@ -52,16 +57,31 @@ def run_continuously(spark: SparkSession, settings: Settings, source: Source, tr
         silver.start(spark, settings, trigger),
         gold.start(spark, settings, trigger),
     ]
+    # A signal only sets this: raised inside a call to the JVM, an interrupt would break Py4J's connection.
+    stopping = threading.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda _signal, _frame: stopping.set())
+    publisher = threading.Thread(
+        target=publish.run_continuously,
+        args=(spark, settings, trigger.interval_seconds, stopping),
+        name="publish",
+        daemon=True,
+    )
+    if settings.sinks:
+        publisher.start()
     print(f"running continuously, a micro-batch every {trigger.interval_seconds} s (Ctrl-C stops)", flush=True)
-    signal.signal(signal.SIGTERM, stop_on_sigterm)
+
+    def stopping_or_ended(timeout: float) -> bool:
+        """True once a stop is asked for or a query has ended (a failed query's error is raised here)."""
+        return stopping.wait(timeout) or spark.streams.awaitAnyTermination(0.01)
+
     try:
-        await_recording_bronze(spark, settings, queries[0], spark.streams.awaitAnyTermination, queries)
-    except KeyboardInterrupt:
-        print("stopping; a micro-batch cut short is redone from its checkpoint by the next run", flush=True)
-
-
-def stop_on_sigterm(_signal: int, _frame: object) -> None:
-    raise KeyboardInterrupt
+        await_recording_bronze(spark, settings, queries[0], stopping_or_ended, queries)
+    finally:
+        stopping.set()
+        if publisher.is_alive():
+            publisher.join(PUBLISHER_STOP_SECONDS)  # a publish under way may finish and record its progress
+    print("stopped; a micro-batch cut short is redone from its checkpoint by the next run", flush=True)
 
 
 def build_parser() -> JobArgumentParser:

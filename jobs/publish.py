@@ -10,13 +10,15 @@ acknowledged is the new version recorded, so after a sink outage the same change
 from __future__ import annotations
 
 import sys
+import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
-from jobs.entry import StageReport, run_entry, spark_session
+from jobs.entry import JOB_ERRORS, StageReport, first_line, run_entry, spark_session
 from jobs.settings import (
     JobArgumentParser,
     Settings,
@@ -131,6 +133,29 @@ def run(spark: SparkSession, settings: Settings, published_slice: Slice | None =
             report.add(f"{sink.name} written", written)
             report.add(f"{sink.name} deleted", deleted)
     return report.finish()
+
+
+def run_continuously(spark: SparkSession, settings: Settings, interval_seconds: float, stop: threading.Event) -> None:
+    """Publish what gold recomputed every `interval_seconds` until `stop` is set (`lakehouse run --trigger`).
+
+    Each sink on its own: one that fails (down past its bounded wait) is reported once per outage and tried again
+    every interval, its changes still pending, while the others go on and gold never waits for a sink."""
+    failures: dict[str, int] = {}  # sink -> failed attempts in a row
+    while not stop.wait(interval_seconds):
+        for name in settings.sinks:
+            try:
+                report = run(spark, replace(settings, sinks=(name,)))
+            except JOB_ERRORS as error:
+                if stop.is_set():  # Spark is being stopped under this publish: the next run redoes it
+                    return
+                if name not in failures:
+                    print(f"publish: {name} failed, its changes stay pending: {first_line(error)}", flush=True)
+                failures[name] = failures.get(name, 0) + 1
+                continue
+            if name in failures:
+                print(f"publish: {name} is back after {failures.pop(name)} failed attempts", flush=True)
+            if report.rows_in:
+                report.print()
 
 
 def build_parser() -> JobArgumentParser:

@@ -4,6 +4,9 @@ exactly its slices, republishing changes nothing, and an outage ends exact once 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import threading
 import time
 from dataclasses import replace
@@ -16,6 +19,7 @@ from opensearchpy import helpers
 
 from jobs import gold, pipeline, publish, services
 from jobs import product_search as product_search_cli
+from jobs.chaos import pipeline_command
 from jobs.generate import write_hour_files
 from jobs.settings import Slice
 from jobs.sinks import SINKS, influx, search
@@ -121,9 +125,13 @@ def gold_points(spark, settings) -> dict[str, dict[tuple, dict]]:
 
 def search_documents(client, prefix: str) -> dict[str, dict[str, dict]]:
     """Every document behind each table's alias, by id, as it reads back (dates and times as datetime)."""
+    client.cluster.health(index=f"{prefix}-*", wait_for_status="yellow")  # new indices' shards
     client.indices.refresh(index=f"{prefix}-*")
     result = {}
     for table, index in INDICES.items():
+        if not client.indices.exists_alias(name=index.alias(prefix)):  # nothing published yet
+            result[table] = {}
+            continue
         hits = helpers.scan(client, index=index.alias(prefix), query={"query": {"match_all": {}}})
         result[table] = {hit["_id"]: _read_times(hit["_source"]) for hit in hits}
     return result
@@ -228,6 +236,15 @@ def test_run_publishes_gold_then_only_what_a_late_event_changed(spark, published
 
     again = publish.run(spark, published)
     assert (again.rows_in, again.rows_out) == (0, 0)
+    assert influx_points(client, published.influxdb_database) == after
+    assert search_documents(searcher, published.opensearch_prefix) == documents
+
+    # On demand: one day republished sends every row of that day to both sinks again, and changes nothing.
+    day = Slice(date(2026, 11, 23), None)
+    republished = publish.run(spark, published, day)
+    tables = [*MEASUREMENTS, *INDICES]
+    day_rows = sum(read_table(spark, published, table).filter("date = DATE '2026-11-23'").count() for table in tables)
+    assert republished.rows_out == day_rows > 0
     assert influx_points(client, published.influxdb_database) == after
     assert search_documents(searcher, published.opensearch_prefix) == documents
 
@@ -357,3 +374,96 @@ def test_a_server_stopped_mid_publish_leaves_the_rest_pending_and_the_next_publi
         first_difference(search_documents(searcher, published.opensearch_prefix), gold_documents(spark, published))
         == ""
     )
+
+
+def wait_until(condition, what: str, log: Path, timeout: float = 240.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f} s: {what}; the run's output is in {log}")
+        time.sleep(3)
+
+
+@pytest.mark.integration
+def test_a_continuous_run_publishes_what_gold_recomputes_and_rides_out_a_search_outage(
+    spark, published, tmp_path, session_service_settings
+):
+    landing = tmp_path / "landing"
+    write_hour_files(landing, CONFIG, EventGenerator(CONFIG).records_by_arrival_hour())
+    env = {
+        **os.environ,
+        "LAKEHOUSE_SINKS": "influxdb,opensearch",
+        "LAKEHOUSE_INFLUXDB_URL": published.influxdb_url,
+        "LAKEHOUSE_INFLUXDB_DATABASE": published.influxdb_database,
+        "LAKEHOUSE_OPENSEARCH_URL": published.opensearch_url,
+        "LAKEHOUSE_OPENSEARCH_PREFIX": published.opensearch_prefix,
+        "LAKEHOUSE_PUBLISH_MAX_WAIT_SECONDS": "1",
+        "LAKEHOUSE_SHUFFLE_PARTITIONS": "2",
+        "LAKEHOUSE_DRIVER_MEMORY": "1g",
+    }
+    client = influx.client(published.influxdb_url)
+    searcher = search.client(published.opensearch_url)
+
+    def gold_exists() -> bool:  # the run creates the tables once Spark has started
+        return all((Path(published.table_path(table)) / "_delta_log").is_dir() for table in [*MEASUREMENTS, *INDICES])
+
+    def influx_equals_gold() -> bool:
+        return (
+            gold_exists()
+            and bool(gold_points(spark, published)["gold.merchant_hourly"])
+            and first_difference(influx_points(client, published.influxdb_database), gold_points(spark, published))
+            == ""
+        )
+
+    def search_equals_gold() -> bool:
+        return (
+            gold_exists()
+            and bool(gold_documents(spark, published)["gold.product_daily"])
+            and first_difference(
+                search_documents(searcher, published.opensearch_prefix), gold_documents(spark, published)
+            )
+            == ""
+        )
+
+    log = tmp_path / "run.log"
+    services.down(["opensearch"], settings=session_service_settings, quiet=True)  # down when the run starts
+    command = pipeline_command(f"files:{landing}", published, "2 seconds")
+    with log.open("w") as output:
+        run = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until(influx_equals_gold, "InfluxDB equals gold while OpenSearch is down", log)
+        assert "publish: opensearch failed, its changes stay pending" in log.read_text()
+
+        services.up(["opensearch"], settings=session_service_settings, quiet=True)
+        wait_until(search_equals_gold, "OpenSearch equals gold once it is back", log)
+        wait_until(lambda: "publish: opensearch is back after" in log.read_text(), "the recovery is reported", log)
+        assert log.read_text().count("publish: opensearch failed") == 1  # once per outage, not at every attempt
+
+        merchant = read_table(spark, published, "gold.merchant_daily").first()["merchant_id"]
+        before = gold_documents(spark, published)["gold.merchant_daily"][f"{merchant}|2026-11-22"]["events"]
+        late = {
+            "event_id": "late-continuous",
+            "event_type": "page_view",
+            "merchant_id": merchant,
+            "occurred_at": "2026-11-22T23:10:00Z",
+            "schema_version": 1,
+        }
+        (landing / "zz-late.jsonl").write_text(json.dumps(late) + "\n")
+
+        def late_event_published() -> bool:
+            documents = search_documents(searcher, published.opensearch_prefix)["gold.merchant_daily"]
+            return documents[f"{merchant}|2026-11-22"]["events"] == before + 1 and search_equals_gold()
+
+        wait_until(late_event_published, "the late event's day reaches OpenSearch", log)
+        wait_until(influx_equals_gold, "the late event's hour and day reach InfluxDB", log)
+        assert run.poll() is None, "the run stopped by itself"
+    finally:
+        services.up(["opensearch"], settings=session_service_settings, quiet=True)
+        if run.poll() is None:
+            run.send_signal(signal.SIGTERM)  # to the driver only: the JVM would stop Spark under the queries
+        try:
+            run.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGKILL)
+            raise
+    assert run.returncode == 0 and "stopped; a micro-batch cut short is redone" in log.read_text()

@@ -32,8 +32,19 @@ def quality_gate_failure(error: BaseException) -> str | None:
     return found.group(1).strip() if found else None
 
 
+TRACEBACK = "Traceback (most recent call last):"
+PYTHON_ERROR_LINE = re.compile(r"^(?:[A-Za-z_]\w*\.)*([A-Z]\w*(?:Error|Exception)): (.+)$", re.MULTILINE)
+
+
 def first_line(error: BaseException) -> str:
+    """The line that says what failed. For a Python error raised in a Spark task, whose first line is only "Job
+    aborted due to stage failure", that is the task's own error line, found after its traceback."""
     text = str(error).strip() or type(error).__name__
+    if TRACEBACK in text:
+        python_part = text.split(TRACEBACK, 1)[1].split("\n\tat ", 1)[0]  # up to the JVM's stack frames
+        if found := PYTHON_ERROR_LINE.findall(python_part):
+            name, message = found[-1]
+            return f"{name}: {message}"
     return text.splitlines()[0]
 
 

@@ -12,6 +12,8 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -49,7 +51,8 @@ def run(spark: SparkSession, settings: Settings, source: Source) -> list[StageRe
 
 def run_continuously(spark: SparkSession, settings: Settings, source: Source, trigger: Trigger) -> None:
     """Run the three stages as streaming queries (and the publisher, when sinks are set) until one fails or the
-    process is asked to stop (SIGTERM, Ctrl-C); then stop the queries between micro-batches."""
+    process is asked to stop (SIGTERM, Ctrl-C); then stop the queries (a micro-batch cut short is redone by the
+    next run, from its checkpoint)."""
     # Every table first: once bronze commits, no CREATE TABLE is still under way for a crash to cut in half.
     ensure_tables(spark, settings, TABLES)
     queries = [
@@ -57,13 +60,11 @@ def run_continuously(spark: SparkSession, settings: Settings, source: Source, tr
         silver.start(spark, settings, trigger),
         gold.start(spark, settings, trigger),
     ]
-    # A signal only sets this: raised inside a call to the JVM, an interrupt would break Py4J's connection.
-    stopping = threading.Event()
-    for signal_number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signal_number, lambda _signal, _frame: stopping.set())
+    stop_requested = StopRequest()
+    stop_publishing = threading.Event()
     publisher = threading.Thread(
         target=publish.run_continuously,
-        args=(spark, settings, trigger.interval_seconds, stopping),
+        args=(spark, settings, trigger.interval_seconds, stop_publishing),
         name="publish",
         daemon=True,
     )
@@ -72,16 +73,49 @@ def run_continuously(spark: SparkSession, settings: Settings, source: Source, tr
     print(f"running continuously, a micro-batch every {trigger.interval_seconds} s (Ctrl-C stops)", flush=True)
 
     def stopping_or_ended(timeout: float) -> bool:
-        """True once a stop is asked for or a query has ended (a failed query's error is raised here)."""
-        return stopping.wait(timeout) or spark.streams.awaitAnyTermination(0.01)
+        """True once a query has ended (a failed query's error is raised here) or a stop is asked for; checked
+        every second so that neither waits for the health interval."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if spark.streams.awaitAnyTermination(0.01) or stop_requested.asked:
+                return True
+            time.sleep(1.0)
+        return False
 
-    try:
-        await_recording_bronze(spark, settings, queries[0], stopping_or_ended, queries)
-    finally:
-        stopping.set()
-        if publisher.is_alive():
-            publisher.join(PUBLISHER_STOP_SECONDS)  # a publish under way may finish and record its progress
+    with stop_requested.on_signals():
+        try:
+            await_recording_bronze(spark, settings, queries[0], stopping_or_ended, queries)
+        finally:
+            stop_publishing.set()
+            if publisher.is_alive():
+                publisher.join(PUBLISHER_STOP_SECONDS)  # a publish under way may finish and record its progress
+    for query in queries:
+        if query.exception() is not None:  # it failed as the stop came: the run did not end well
+            raise RuntimeError(f"query {query.name} failed: {query.exception()}")
     print("stopped; a micro-batch cut short is redone from its checkpoint by the next run", flush=True)
+
+
+class StopRequest:
+    """SIGTERM or Ctrl-C asks the run to stop: the handler only sets a flag, which the main loop polls. Raised
+    inside a call to the JVM, an interrupt would break Py4J's connection; and a lock taken in a handler (as
+    Event.set does) can deadlock with the main thread holding it. A second signal gets Python's default handling,
+    so a stop that hangs can still be forced."""
+
+    def __init__(self) -> None:
+        self.asked = False
+
+    def _handle(self, signal_number: int, _frame: object) -> None:
+        self.asked = True
+        signal.signal(signal_number, signal.SIG_DFL if signal_number == signal.SIGTERM else signal.default_int_handler)
+
+    @contextmanager
+    def on_signals(self) -> Iterator[None]:
+        previous = {number: signal.signal(number, self._handle) for number in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 def build_parser() -> JobArgumentParser:

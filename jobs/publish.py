@@ -77,12 +77,12 @@ def publish_changes(spark: SparkSession, settings: Settings, sink: Sink, table: 
     rows, gone, latest = read_table(spark, settings, table), None, None
     if last is not None:
         try:
-            key = sink.targets[table].key
+            key, columns = sink.targets[table].key, rows.columns
             latest = latest_changes(change_feed(spark, settings, table, last + 1, current), key).persist()
+            latest.count()  # reads the feed now, so a feed that no longer covers those versions fails here
             # The table's own columns: the feed's _change_type and _commit_* are not the sink's business.
-            rows = latest.filter(F.col("_change_type").isin(*WRITTEN_CHANGES)).select(*rows.columns)
-            gone = latest.filter(~F.col("_change_type").isin(*WRITTEN_CHANGES)).select(*rows.columns)
-            gone.count()  # reads the feed now, so a feed that no longer covers those versions fails here
+            rows = latest.filter(F.col("_change_type").isin(*WRITTEN_CHANGES)).select(*columns)
+            gone = latest.filter(~F.col("_change_type").isin(*WRITTEN_CHANGES)).select(*columns)
         except AnalysisException as error:
             # The feed no longer covers those versions (vacuumed, or written before the feed was on): publish the
             # whole table, which rewrites every record.

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from jobs.entry import first_line
+
 
 def lakehouse(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -76,3 +78,14 @@ def test_generator_is_deterministic_per_seed(tmp_path):
     other = lakehouse("generate", "--out", "c", "--events", "2000", "--hours", "3", "--seed", "6", cwd=tmp_path)
     assert other.returncode == 0
     assert (tmp_path / "c" / files_a[0].name.replace("-s5", "-s6")).read_bytes() != files_a[0].read_bytes()
+
+
+def test_a_python_error_in_a_spark_task_is_reported_by_its_own_line(spark):
+    def _fail_in_task(_row):  # defined here: Spark's workers get it by value, they cannot import tests
+        raise RuntimeError("InfluxDB at http://127.0.0.1:1: connection refused")
+
+    with pytest.raises(Exception) as failure:
+        spark.sparkContext.parallelize([1], 1).map(_fail_in_task).collect()
+    assert str(failure.value).splitlines()[0] != "RuntimeError: InfluxDB at http://127.0.0.1:1: connection refused"
+    assert first_line(failure.value) == "RuntimeError: InfluxDB at http://127.0.0.1:1: connection refused"
+    assert first_line(ValueError("one\ntwo")) == "one"

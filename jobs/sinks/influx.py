@@ -9,6 +9,7 @@ InfluxDB 1.x, 2.x and 3.x and AWS Timestream for InfluxDB all accept.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
@@ -17,6 +18,7 @@ from pyspark.sql.types import StructType
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from jobs.settings import Settings
+from jobs.sinks.batching import batches
 
 BATCH_POINTS = 5_000
 # A gold table's slice is often one file, so one task: its lines are spread over this many writers (both cores
@@ -106,35 +108,39 @@ def retrying(max_wait_seconds: float) -> Retrying:
     )
 
 
+@contextmanager
+def failures_named(url: str) -> Iterator[None]:
+    """The client's errors (after their retries) as one RuntimeError line naming the server: a job reports that
+    line, in the driver and from a Spark task alike."""
+    from influxdb.exceptions import InfluxDBClientError, InfluxDBServerError
+    from requests.exceptions import RequestException
+
+    try:
+        yield
+    except (InfluxDBClientError, InfluxDBServerError, RequestException) as error:
+        raise RuntimeError(f"InfluxDB at {url}: {error}") from error
+
+
 def write_lines(url: str, database: str, lines: Iterable[str], max_wait_seconds: float) -> int:
     """Write line-protocol points in batches of BATCH_POINTS; returns how many. Runs in a Spark task."""
     influx = client(url)
     written = 0
-    for batch in _batches(lines, BATCH_POINTS):
-        for attempt in retrying(max_wait_seconds):
-            with attempt:
-                influx.write_points(batch, database=database, protocol="line", time_precision="s")
+    for batch in batches(lines, BATCH_POINTS):
+        with failures_named(url):
+            for attempt in retrying(max_wait_seconds):
+                with attempt:
+                    influx.write_points(batch, database=database, protocol="line", time_precision="s")
         written += len(batch)
     return written
-
-
-def _batches(lines: Iterable[str], size: int) -> Iterator[list[str]]:
-    batch: list[str] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def create_database(url: str, database: str, max_wait_seconds: float) -> None:
     """CREATE DATABASE is idempotent in InfluxDB 1.x."""
     influx = client(url)
-    for attempt in retrying(max_wait_seconds):
-        with attempt:
-            influx.create_database(database)
+    with failures_named(url):
+        for attempt in retrying(max_wait_seconds):
+            with attempt:
+                influx.create_database(database)
 
 
 def delete_points(url: str, database: str, measurement: Measurement, keys: list[dict], max_wait_seconds: float) -> None:
@@ -144,9 +150,10 @@ def delete_points(url: str, database: str, measurement: Measurement, keys: list[
         tags = " AND ".join(f""""{tag}" = '{_quote(str(key[tag]))}'""" for tag in measurement.tags)
         second = key["epoch_seconds"]
         query = f'DELETE FROM "{measurement.name}" WHERE {tags} AND time >= {second}s AND time < {second + 1}s'
-        for attempt in retrying(max_wait_seconds):
-            with attempt:
-                influx.query(query, database=database, method="POST")
+        with failures_named(url):
+            for attempt in retrying(max_wait_seconds):
+                with attempt:
+                    influx.query(query, database=database, method="POST")
 
 
 def _quote(text: str) -> str:

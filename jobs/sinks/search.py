@@ -10,6 +10,7 @@ the JVM and sent from Spark partitions with the bulk API, in batches.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
@@ -18,6 +19,7 @@ from pyspark.sql.types import BinaryType, StructType
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from jobs.settings import Settings
+from jobs.sinks.batching import batches
 
 BATCH_DOCUMENTS = 2_000
 WRITERS = 2
@@ -154,32 +156,41 @@ def retrying(max_wait_seconds: float) -> Retrying:
     )
 
 
-def bulk(url: str, actions: Iterable[dict], max_wait_seconds: float) -> int:
+@contextmanager
+def failures_named(url: str) -> Iterator[None]:
+    """The client's errors (after their retries) as one RuntimeError line naming the cluster: they are not
+    OSErrors, and a job reports that line, in the driver and from a Spark task alike."""
+    from opensearchpy.exceptions import OpenSearchException
+    from opensearchpy.helpers import BulkIndexError
+
+    try:
+        yield
+    except BulkIndexError as error:
+        raise RuntimeError(f"OpenSearch at {url} refused {len(error.errors)} documents: {error.errors[0]}") from None
+    except OpenSearchException as error:
+        raise RuntimeError(f"OpenSearch at {url}: {error}") from error
+
+
+def bulk(url: str, actions: Iterable[dict], max_wait_seconds: float, deleting: bool = False) -> int:
     """Send bulk actions in batches of BATCH_DOCUMENTS; returns how many were acknowledged. Runs in a Spark task.
 
-    A batch is sent again whole after a transient error: its actions carry their ids, so that is safe."""
+    A batch is sent again whole after a transient error: its actions carry their ids, so that is safe. Any other
+    refusal ends the publish with one line naming the first refused document."""
     from opensearchpy import helpers
 
     search = client(url)
+    # A delete of a document that is already gone answers 404: the outcome wanted. A write never may.
+    ignored = (404,) if deleting else ()
     done = 0
-    for batch in _batches(actions, BATCH_DOCUMENTS):
-        for attempt in retrying(max_wait_seconds):
-            with attempt:
-                # A delete of a document that is already gone answers 404: the outcome wanted.
-                acknowledged, _ = helpers.bulk(search, batch, chunk_size=len(batch), ignore_status=(404,))
+    for batch in batches(actions, BATCH_DOCUMENTS):
+        with failures_named(url):
+            for attempt in retrying(max_wait_seconds):
+                with attempt:
+                    acknowledged, _ = helpers.bulk(search, batch, chunk_size=len(batch), ignore_status=ignored)
+        if not deleting and acknowledged != len(batch):
+            raise RuntimeError(f"OpenSearch at {url} acknowledged {acknowledged} of {len(batch)} documents")
         done += acknowledged
     return done
-
-
-def _batches(actions: Iterable[dict], size: int) -> Iterator[list[dict]]:
-    batch: list[dict] = []
-    for action in actions:
-        batch.append(action)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 class SearchSink:
@@ -190,18 +201,13 @@ class SearchSink:
 
     def prepare(self, settings: Settings, schemas: dict[str, StructType]) -> None:
         """Put every index template (idempotent: a template is replaced by the same one)."""
-        from opensearchpy.exceptions import OpenSearchException
-
         search = client(settings.opensearch_url)
-        try:
+        with failures_named(settings.opensearch_url):
             for table, index in INDICES.items():
                 body = index_template(index, settings.opensearch_prefix, schemas[table])
                 for attempt in retrying(settings.publish_max_wait_seconds):
                     with attempt:
                         search.indices.put_index_template(name=index.alias(settings.opensearch_prefix), body=body)
-        except OpenSearchException as error:
-            # The client's errors are not OSErrors: say in one line which server failed, as for InfluxDB.
-            raise RuntimeError(f"OpenSearch at {settings.opensearch_url}: {error}") from error
 
     def write(self, settings: Settings, table: str, rows: DataFrame) -> int:
         url, wait = settings.opensearch_url, settings.publish_max_wait_seconds
@@ -215,4 +221,4 @@ class SearchSink:
             monthly_index(index, settings.opensearch_prefix).alias("_index"), document_id(index).alias("_id")
         )
         deletes = [{"_op_type": "delete", **row.asDict()} for row in ids.collect()]  # a few per recompute
-        return bulk(url, deletes, wait)
+        return bulk(url, deletes, wait, deleting=True)

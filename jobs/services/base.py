@@ -87,6 +87,24 @@ class Service(ABC):
         """Environment variables that point a client at this service."""
 
 
+class MavenJarsService(Service):
+    """A service that runs on the JVM from the jars its pom.xml names, copied into <fetch dir>/libs by Maven."""
+
+    pom: ClassVar[Path]
+
+    @property
+    def libs(self) -> Path:
+        return self.fetch_dir / "libs"
+
+    def fetch(self) -> None:
+        fetch_once(self.fetch_dir / ".fetched", [self.pom], self._copy_jars)
+
+    def _copy_jars(self) -> None:
+        shutil.rmtree(self.libs, ignore_errors=True)
+        command = ["mvn", "--batch-mode", "--quiet", "-f", str(self.pom), "dependency:copy-dependencies"]
+        run_tool([*command, f"-DoutputDirectory={self.libs}"], f"resolving {self.name}'s jars with Maven")
+
+
 # --- helpers for subclasses --------------------------------------------------------------------------------
 
 

@@ -6,7 +6,6 @@ The client port is LAKEHOUSE_KAFKA_PORT (default 19092); the controller listens 
 from __future__ import annotations
 
 import base64
-import shutil
 import time
 import uuid
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from jobs.services.base import LOOPBACK, Service, ServiceError, fetch_once, port_open, run_tool
+from jobs.services.base import LOOPBACK, MavenJarsService, ServiceError, port_open, run_tool
 from jobs.settings import ServiceSettings
 
 HERE = Path(__file__).resolve().parent
@@ -26,8 +25,9 @@ JVM_OPTIONS = ["-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-Djava.net.preferIPv
 CLIENT_TIMEOUT_SECONDS = 2.0
 
 
-class KafkaService(Service):
+class KafkaService(MavenJarsService):
     name = "kafka"
+    pom = POM
     default_port = 19092
 
     @property
@@ -35,20 +35,8 @@ class KafkaService(Service):
         return self.port + 1
 
     @property
-    def libs(self) -> Path:
-        return self.fetch_dir / "libs"
-
-    @property
     def config_file(self) -> Path:
         return self.home / "server.properties"
-
-    def fetch(self) -> None:
-        fetch_once(self.fetch_dir / ".fetched", [POM], self._copy_jars)
-
-    def _copy_jars(self) -> None:
-        shutil.rmtree(self.libs, ignore_errors=True)
-        command = ["mvn", "--batch-mode", "--quiet", "-f", str(POM), "dependency:copy-dependencies"]
-        run_tool([*command, f"-DoutputDirectory={self.libs}"], "resolving Kafka's jars with Maven")
 
     def prepare(self) -> None:
         """Write server.properties for the current ports, and format the data dir the first time."""

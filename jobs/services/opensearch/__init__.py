@@ -8,12 +8,11 @@ build step), with its config, data and logs under <run dir>/opensearch. Security
 from __future__ import annotations
 
 import json
-import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from jobs.services.base import Service, fetch_once, port_open, run_tool
+from jobs.services.base import MavenJarsService, port_open
 from jobs.settings import ServiceSettings
 
 HERE = Path(__file__).resolve().parent
@@ -24,26 +23,15 @@ LOG_CONFIG = HERE / "log4j2.properties"
 JVM_OPTIONS = ["-Xms512m", "-Xmx512m", "-XX:+UseSerialGC", "-Djava.net.preferIPv4Stack=true"]
 
 
-class OpenSearchService(Service):
+class OpenSearchService(MavenJarsService):
     name = "opensearch"
+    pom = POM
     default_port = 19200
     start_timeout = 90.0
 
     @property
-    def libs(self) -> Path:
-        return self.fetch_dir / "libs"
-
-    @property
     def config_dir(self) -> Path:
         return self.home / "config"
-
-    def fetch(self) -> None:
-        fetch_once(self.fetch_dir / ".fetched", [POM], self._copy_jars)
-
-    def _copy_jars(self) -> None:
-        shutil.rmtree(self.libs, ignore_errors=True)
-        command = ["mvn", "--batch-mode", "--quiet", "-f", str(POM), "dependency:copy-dependencies"]
-        run_tool([*command, f"-DoutputDirectory={self.libs}"], "resolving OpenSearch's jars with Maven")
 
     def prepare(self) -> None:
         super().prepare()

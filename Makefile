@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+AIRFLOW_VENV := .venv-airflow
 JARS   := .jars
 SERVICES := .services
 DEMO   := demo
@@ -13,7 +14,7 @@ MVN    := mvn --batch-mode --quiet --settings $(CURDIR)/.mvn/settings.xml
 
 .PHONY: setup services services-up services-down demo demo-publish demo-stream test test-kill test-unit lint bench freshness chaos clean
 
-setup: $(VENV)/.installed $(JARS)/.resolved services
+setup: $(VENV)/.installed $(JARS)/.resolved services $(AIRFLOW_VENV)/.installed
 
 # The venv is rebuilt whenever the pins or setup.py change.
 $(VENV)/.installed: requirements.txt setup.py
@@ -21,6 +22,12 @@ $(VENV)/.installed: requirements.txt setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+# Airflow in a venv of its own (see requirements-airflow.txt); `lakehouse airflow ...` runs its CLI.
+$(AIRFLOW_VENV)/.installed: requirements-airflow.txt
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-airflow.txt
 	touch $@
 
 # Delta's jars, resolved by Maven from pom.xml into a git-ignored folder (no Ivy download at session start).
@@ -105,8 +112,8 @@ test-unit: setup
 	$(BIN)/pytest -m "not integration"
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check jobs tests scripts
-	$(BIN)/ruff format --check jobs tests scripts
+	$(BIN)/ruff check jobs tests scripts dags
+	$(BIN)/ruff format --check jobs tests scripts dags
 
 bench: setup
 	$(BIN)/python scripts/bench.py --events $(BENCH_EVENTS)

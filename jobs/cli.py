@@ -5,7 +5,10 @@ from __future__ import annotations
 import sys
 
 from jobs import (
+    airflow_local,
+    backfill,
     bronze,
+    checks,
     generate,
     gold,
     pipeline,
@@ -26,6 +29,11 @@ COMMANDS = {
     "gold": (gold.main, "recompute the gold metrics touched by new silver rows (or rerun --date/--hour)"),
     "publish": (publish.main, "publish what gold recomputed to the sinks (or republish --date/--hour)"),
     "run": (pipeline.main, "bronze -> silver -> gold (-> publish) for everything new"),
+    "backfill": (
+        backfill.main,
+        "rebuild silver and gold of a date range from bronze and republish (--from D --to D)",
+    ),
+    "check": (checks.main, "the hourly gate and deadline for one hour: quarantine|freshness --date D --hour H"),
     "replay-quarantine": (
         replay.main,
         "move quarantined records that pass today's rules into silver (--from D --to D)",
@@ -34,6 +42,7 @@ COMMANDS = {
     "search": (product_search.main, "a merchant's products whose name matches, from the search index"),
     "report": (report.main, "rows per table, quarantine by reason, top merchants"),
     "produce": (produce.main, "send generator events to Kafka or Kinesis at a steady rate"),
+    "airflow": (airflow_local.main, "the Airflow CLI, set up for dags/ on this machine (e.g. dags test <dag> <hour>)"),
     "services": (services_cli.main, "start, stop or check the local services (up|down|status [name ...])"),
 }
 

@@ -84,13 +84,16 @@ def recompute(spark: SparkSession, settings: Settings, hours: list[datetime], la
     in_hours = f"{is_in('date', dates)} AND {is_in('hour_start', hours)}"
     in_dates = is_in("date", dates)
 
-    hourly = hour_events.transform(merchant_hourly).persist()
+    hourly = hour_events.transform(merchant_hourly, settings.conversion_basis).persist()
     other_hours = read_table(spark, settings, HOURLY).filter(f"{in_dates} AND NOT {is_in('hour_start', hours)}")
     slices = {
         HOURLY: (hourly, in_hours),
         SALES: (hour_events.transform(merchant_hourly_sales).persist(), in_hours),
         CHANNEL_SALES: (hour_events.transform(merchant_hourly_channel_sales).persist(), in_hours),
-        DAILY: (other_hours.unionByName(hourly).transform(merchant_daily).persist(), in_dates),
+        DAILY: (
+            other_hours.unionByName(hourly).transform(merchant_daily, settings.conversion_basis).persist(),
+            in_dates,
+        ),
         PRODUCTS: (silver.transform(product_daily).persist(), in_dates),
     }
     history_dates = {day - timedelta(days=back) for day in dates for back in range(1, VOLUME_HISTORY_DAYS + 1)}

@@ -32,8 +32,10 @@ DEFAULTS = {
     "opensearch_url": "http://127.0.0.1:19200",
     "opensearch_prefix": "merchant-insights",
     "publish_max_wait_seconds": "60",
+    "conversion_basis": "sessions",
 }
 SINK_NAMES = ("influxdb", "opensearch")  # jobs/sinks implements each
+CONVERSION_BASES = ("sessions", "customers")  # what gold's conversion_rate divides orders by
 
 
 class UsageError(Exception):
@@ -64,6 +66,7 @@ class Settings:
     opensearch_url: str = DEFAULTS["opensearch_url"]
     opensearch_prefix: str = DEFAULTS["opensearch_prefix"]  # index aliases are <prefix>-<table>, e.g. -product-daily
     publish_max_wait_seconds: float = 60.0  # a sink's retries with backoff give up after this long
+    conversion_basis: str = "sessions"  # a metric definition: a change takes effect for what gold recomputes
 
     def table_path(self, table: str) -> str:
         """`silver.events` -> `<warehouse>/silver/events`."""
@@ -112,6 +115,11 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
     partitions = pick("shuffle_partitions")
     if not partitions.isdigit() or int(partitions) < 1:
         raise UsageError(f"LAKEHOUSE_SHUFFLE_PARTITIONS must be a positive integer, got {partitions!r}")
+    conversion_basis = pick("conversion_basis")
+    if conversion_basis not in CONVERSION_BASES:
+        raise UsageError(
+            f"LAKEHOUSE_CONVERSION_BASIS must be one of {', '.join(CONVERSION_BASES)}, got {conversion_basis!r}"
+        )
     return Settings(
         warehouse=_absolute(pick("warehouse")),
         checkpoints=_absolute(pick("checkpoints")),
@@ -127,6 +135,7 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
         opensearch_url=pick("opensearch_url"),
         opensearch_prefix=pick("opensearch_prefix"),
         publish_max_wait_seconds=float(max_wait),
+        conversion_basis=conversion_basis,
     )
 
 

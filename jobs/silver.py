@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -65,11 +67,37 @@ def first_copies(validated: DataFrame) -> DataFrame:
     return validated.transform(accepted_events).transform(first_copy_per_event).select(*SILVER_COLUMNS)
 
 
+# Writes one set of validated records: (spark, settings, validated, accepted, ingest dates of its rejects) -> the
+# silver rows written. Incremental runs add what is new; a backfill replaces a day (jobs/backfill.py).
+SilverWriter = Callable[[SparkSession, Settings, DataFrame, DataFrame, set[date]], int]
+
+
+def add_new(
+    spark: SparkSession, settings: Settings, validated: DataFrame, accepted: DataFrame, dates: set[date]
+) -> int:
+    """What incremental runs and reruns write: the rejects and events that silver does not have yet."""
+    if dates:
+        insert_missing(
+            spark,
+            settings,
+            QUARANTINE,
+            quarantined_records(validated),
+            f"t.{is_in('ingest_date', dates)} AND t.ingest_date = s.ingest_date "
+            "AND t.source_position = s.source_position",
+        )
+    return insert_missing(spark, settings, EVENTS, accepted, "t.event_id = s.event_id")
+
+
 def process_records(
-    spark: SparkSession, settings: Settings, records: DataFrame, report: StageReport, label: str
+    spark: SparkSession,
+    settings: Settings,
+    records: DataFrame,
+    report: StageReport,
+    label: str,
+    write: SilverWriter = add_new,
 ) -> None:
     """Validate one set of bronze records (`label` names it) and, if its accepted events pass the quality gate,
-    write them and its rejects."""
+    write them and its rejects with `write`."""
     validated = validated_records(settings, records).persist()
     accepted = first_copies(validated).persist()
     health = BatchHealth("silver", label)
@@ -87,22 +115,13 @@ def process_records(
                 rejects[row["reason"]] += row["count"]
         rejected = rejects.total()
         quarantine_dates = {row["ingest_date"] for row in tally if row["reason"] is not None}
-        if quarantine_dates:
-            insert_missing(
-                spark,
-                settings,
-                QUARANTINE,
-                quarantined_records(validated),
-                f"t.{is_in('ingest_date', quarantine_dates)} AND t.ingest_date = s.ingest_date "
-                "AND t.source_position = s.source_position",
-            )
-        inserted = insert_missing(spark, settings, EVENTS, accepted, "t.event_id = s.event_id")
+        written = write(spark, settings, validated, accepted, quarantine_dates)
         report.rows_in += received
-        report.rows_out += inserted
+        report.rows_out += written
         report.add("quarantined", rejected)
-        report.add("copies dropped", received - rejected - inserted)
-        health.rows_in, health.rows_out, health.quarantined = received, inserted, dict(rejects)
-        health.copies_dropped = received - rejected - inserted
+        report.add("copies dropped", received - rejected - written)
+        health.rows_in, health.rows_out, health.quarantined = received, written, dict(rejects)
+        health.copies_dropped = received - rejected - written
         health.late_events = late["late_events"]
         health.lateness_max_seconds, health.lateness_p95_seconds = (
             late["lateness_max_seconds"],

@@ -147,6 +147,10 @@ def read_table_at(spark: SparkSession, path: str) -> DataFrame:
     return spark.read.format("delta").load(path)
 
 
+def read_table_version(spark: SparkSession, settings: Settings, name: str, version: int) -> DataFrame:
+    return spark.read.format("delta").option("versionAsOf", version).load(settings.table_path(name))
+
+
 def sql_literal(value: date | datetime | str) -> str:
     if isinstance(value, datetime):
         return f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S}'"  # UTC: every session runs in UTC
@@ -162,9 +166,11 @@ def is_in(column: str, values: Iterable[date | datetime | str]) -> str:
 def replace_where(settings: Settings, name: str, rows: DataFrame, predicate: str) -> None:
     """Atomically replace the rows matching `predicate` with `rows` (one Delta commit)."""
     partition = TABLES[name].partitioned_by
+    # clusters each file by merchant (where there is one) for data skipping
+    order = [partition, "merchant_id"] if "merchant_id" in rows.columns else [partition]
     (
         rows.repartition(partition)
-        .sortWithinPartitions(partition, "merchant_id")  # clusters each file by merchant for data skipping
+        .sortWithinPartitions(*order)
         .write.format("delta")
         .mode("overwrite")
         .option("replaceWhere", predicate)
@@ -178,6 +184,25 @@ def insert_missing(spark: SparkSession, settings: Settings, name: str, rows: Dat
     target = DeltaTable.forPath(spark, settings.table_path(name)).alias("t")
     result = target.merge(rows.alias("s"), match).whenNotMatchedInsertAll().execute()
     return int(result.first()["num_inserted_rows"])
+
+
+def replace_in_scope(
+    spark: SparkSession, settings: Settings, name: str, rows: DataFrame, match: str, scope: str, replaces: str
+) -> int:
+    """Make the table's rows in `scope` those of `rows`, in one commit (a MERGE over aliases `t` and `s`): a row
+    matching on `match` is replaced when it is in scope or when `replaces` holds, a row with no match is inserted,
+    and a row in scope that `rows` no longer has is deleted. Rows out of scope are otherwise left as they are.
+    Returns the table's rows now taken from `rows` (updated plus inserted)."""
+    target = DeltaTable.forPath(spark, settings.table_path(name)).alias("t")
+    result = (
+        target.merge(rows.alias("s"), match)
+        .whenMatchedUpdateAll(condition=f"({scope}) OR ({replaces})")
+        .whenNotMatchedInsertAll()
+        .whenNotMatchedBySourceDelete(condition=scope)
+        .execute()
+        .first()
+    )
+    return int(result["num_updated_rows"]) + int(result["num_inserted_rows"])
 
 
 def table_version(spark: SparkSession, settings: Settings, name: str) -> int:
@@ -201,9 +226,11 @@ def follow_new_rows(
 ) -> StreamingQuery:
     """Start handing the rows appended to table `name` to `handle`, batch by batch, with a label naming the batch.
     The checkpoint <checkpoints>/<query> remembers how far the query got; with an available-now trigger it stops when
-    caught up."""
+    caught up. Commits that change or delete rows (a backfill's) are skipped: whoever rewrote rows also recomputed
+    what depends on them, and a Delta stream would otherwise stop at them."""
     return (
         spark.readStream.format("delta")
+        .option("skipChangeCommits", "true")
         .load(settings.table_path(name))
         .writeStream.queryName(query)
         .foreachBatch(lambda batch, batch_id: handle(batch, f"micro-batch {batch_id}"))

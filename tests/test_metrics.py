@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from conftest import bronze_records, event, order
+from pyspark.sql import functions as F
 
 from jobs.transforms.metrics import (
     merchant_daily,
@@ -174,6 +175,23 @@ def test_distinct_counts_exact_for_small_and_within_two_percent_for_large(spark)
     counts = {r["merchant_id"]: r["customers"] for r in merchant_hourly(events).collect()}
     assert counts["m37"] == 37
     assert abs(counts["m20000"] - 20000) <= 0.02 * 20000
+
+
+def test_hourly_distinct_counts_do_not_depend_on_row_order(spark):
+    """A backfill reads silver's rows in another order than the incremental runs did; the counts must agree."""
+    events = spark.range(60000).selectExpr(
+        "'m' as merchant_id",
+        "concat('c', id * 7919 % 50000) as customer_id",
+        "concat('s', id * 104729 % 40000) as session_id",
+        "'page_view' as event_type",
+        "timestamp'2026-11-24 10:00:00' as event_hour",
+        "timestamp'2026-11-24 10:00:00' as ingested_at",
+    )
+    orders = [events.coalesce(1), events.orderBy("customer_id").coalesce(1), events.orderBy(F.rand(7)).repartition(5)]
+    counts = {tuple(merchant_hourly(rows).select("sessions", "customers").first()) for rows in orders}
+    assert len(counts) == 1, counts
+    (sessions, customers), *_ = counts
+    assert abs(sessions - 40000) <= 0.02 * 40000 and abs(customers - 50000) <= 0.02 * 50000
 
 
 def test_product_daily_sums_units_and_revenue_and_takes_latest_name(spark):

@@ -60,8 +60,8 @@ UNSTATED_CHANNEL = "unknown"
 PRODUCT_COLUMNS = ["merchant_id", "date", "sku", "currency", "name", "units", "revenue_minor"]
 
 
-def conversion_rate(orders: Column, sessions: Column) -> Column:
-    return F.when(sessions > 0, orders.cast("double") / sessions)
+def conversion_rate(orders: Column, basis: Column) -> Column:
+    return F.when(basis > 0, orders.cast("double") / basis)
 
 
 def rounded_half_up_ratio(numerator: Column, denominator: Column) -> Column:
@@ -78,8 +78,16 @@ def _sum_when(condition: Column, value: Column) -> Column:
     return F.coalesce(F.sum(F.when(condition, value)), F.lit(0)).cast("bigint")
 
 
-def merchant_hourly(events: DataFrame) -> DataFrame:
-    """Silver events -> one row per (merchant_id, hour_start)."""
+def order_free_estimate(sketch: str) -> Column:
+    """The sketch's distinct count from its registers alone. A freshly aggregated sketch in HLL mode estimates with
+    a running (HIP) estimator that depends on the order its rows arrived in, so a backfill would not reproduce an
+    incremental run's count; a union's result estimates from the registers, which any order fills the same way."""
+    return F.hll_sketch_estimate(F.hll_union(sketch, sketch))
+
+
+def merchant_hourly(events: DataFrame, conversion_basis: str = "sessions") -> DataFrame:
+    """Silver events -> one row per (merchant_id, hour_start); conversion_rate is orders per `conversion_basis`
+    (sessions or customers)."""
     return (
         events.groupBy("merchant_id", F.col("event_hour").alias("hour_start"))
         .agg(
@@ -92,11 +100,11 @@ def merchant_hourly(events: DataFrame) -> DataFrame:
         .withColumns(
             {
                 "date": F.to_date("hour_start"),
-                "sessions": F.hll_sketch_estimate("sessions_sketch"),
-                "customers": F.hll_sketch_estimate("customers_sketch"),
+                "sessions": order_free_estimate("sessions_sketch"),
+                "customers": order_free_estimate("customers_sketch"),
             }
         )
-        .withColumn("conversion_rate", conversion_rate(F.col("orders"), F.col("sessions")))
+        .withColumn("conversion_rate", conversion_rate(F.col("orders"), F.col(conversion_basis)))
         .select(*HOURLY_COLUMNS)
     )
 
@@ -112,7 +120,7 @@ def union_in_hour_order(sketch: str) -> Column:
     )
 
 
-def merchant_daily(hourly: DataFrame) -> DataFrame:
+def merchant_daily(hourly: DataFrame, conversion_basis: str = "sessions") -> DataFrame:
     """Hourly rows -> one row per (merchant_id, date); distinct counts from the union of the hourly sketches."""
     return (
         hourly.groupBy("merchant_id", "date")
@@ -128,7 +136,7 @@ def merchant_daily(hourly: DataFrame) -> DataFrame:
                 "customers": F.hll_sketch_estimate("customers_sketch"),
             }
         )
-        .withColumn("conversion_rate", conversion_rate(F.col("orders"), F.col("sessions")))
+        .withColumn("conversion_rate", conversion_rate(F.col("orders"), F.col(conversion_basis)))
         .select(*DAILY_COLUMNS)
     )
 

@@ -1,0 +1,147 @@
+"""The Merchant Insights DAGs: merchant_insights_hourly and merchant_insights_backfill.
+
+merchant_insights_hourly: one run per UTC hour, bronze -> silver -> quarantine gate -> gold -> publish (one task per
+sink) -> freshness check. The stages drain what is new since their checkpoint (Delta streams with an available-now
+trigger), so each record is processed once however runs are retried, delayed or caught up; records land in bronze
+stamped with the time they arrived, not with a run's hour. The run's hour keys what is asked of it: the quarantine
+gate checks the records ingested in the hour, and the freshness check that the hour's gold is complete and
+published to every sink. That check retries until about an hour after the hour's end; when it gives up, the task
+fails and `alert_stale_hour` raises the alert.
+
+merchant_insights_backfill: rebuild silver and gold of a date range from bronze and republish, on demand:
+`airflow dags trigger merchant_insights_backfill --conf '{"from": "2026-11-20", "to": "2026-11-22"}'` (UTC dates,
+both included); `stages` narrows it (a changed metric needs only `gold,publish`). It runs `lakehouse backfill`,
+which prints a line per day to the task log. Airflow's own backfill of merchant_insights_hourly works too, but only
+reruns the hourly drains and checks of those hours: it recomputes nothing already processed.
+
+Everything that differs between this machine and AWS comes from the workers' environment or an Airflow connection,
+read when this file is parsed (it imports nothing heavy, so parsing stays fast):
+- connection LAKEHOUSE_SPARK_CONN_ID (default `spark_lakehouse`): the Spark master spark-submit submits to, `local[2]`
+  here, the cluster in AWS (Spark on Kubernetes, or YARN on EMR). `spark-submit` must be on the workers' PATH.
+- LAKEHOUSE_JOBS_DIR: where jobs/*.py are, default this repository's jobs/ folder (an image path or s3:// in AWS).
+- LAKEHOUSE_SINKS: the sinks to publish to, one task each.
+- every LAKEHOUSE_* variable (warehouse, checkpoints, source, sinks, sink URLs) is handed to the jobs unchanged,
+  which is how they are configured anywhere.
+- LAKEHOUSE_DAGS_START_DATE (default 2026-11-25): the first hour the hourly DAG runs for; catchup runs every hour
+  since, so on a new deployment set it to the deployment day.
+- LAKEHOUSE_ALERTS_FILE: where a stale hour is also written, one JSON line per alert (besides the task log).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk import DAG, Param
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+JOBS_DIR = os.environ.get("LAKEHOUSE_JOBS_DIR", str(Path(__file__).resolve().parents[1] / "jobs"))
+SPARK_CONN_ID = os.environ.get("LAKEHOUSE_SPARK_CONN_ID", "spark_lakehouse")
+START_DATE = datetime.fromisoformat(os.environ.get("LAKEHOUSE_DAGS_START_DATE", "2026-11-25"))
+SINKS = [name for name in os.environ.get("LAKEHOUSE_SINKS", "").split(",") if name]
+
+DEFAULT_ARGS = {
+    "owner": "merchant-insights",
+    "retries": 3,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=20),
+}
+
+# The hour a run covers, for a job's --date/--hour: always the run's data interval, never the clock.
+INTERVAL_HOUR = ["--date", "{{ data_interval_start.strftime('%Y-%m-%d') }}", "--hour", "{{ data_interval_start.hour }}"]
+
+log = logging.getLogger(__name__)
+
+
+def lakehouse_job(task_id: str, job: str, args: list[str] | None = None, **task_options) -> SparkSubmitOperator:
+    """A task that runs `spark-submit <jobs dir>/<job>.py <args>` with the lakehouse settings of this deployment."""
+    return SparkSubmitOperator(
+        task_id=task_id,
+        application=f"{JOBS_DIR}/{job}.py",
+        application_args=args or [],
+        conn_id=SPARK_CONN_ID,
+        name=f"merchant-insights-{task_id}",
+        env_vars={name: value for name, value in os.environ.items() if name.startswith("LAKEHOUSE_")},
+        **task_options,
+    )
+
+
+def alert_stale_hour(context: dict) -> None:
+    """on_failure_callback of the freshness check: the seed's one-hour promise was broken for this hour."""
+    alert = {
+        "alert": "merchant insights hour not published one hour after it ended",
+        "dag_id": context["dag"].dag_id,
+        "hour": context["data_interval_start"].isoformat(),
+        "task": context["task_instance"].task_id,
+        "try": context["task_instance"].try_number,
+    }
+    log.error("ALERT %s", json.dumps(alert))
+    alerts_file = os.environ.get("LAKEHOUSE_ALERTS_FILE")
+    if alerts_file:
+        with open(alerts_file, "a", encoding="utf-8") as alerts:
+            alerts.write(json.dumps(alert) + "\n")
+
+
+with DAG(
+    dag_id="merchant_insights_hourly",
+    description="Hourly per-merchant metrics: bronze to published gold, with a freshness deadline",
+    # Hour-long data intervals: the run for 13:00 covers [13:00, 14:00) and starts at 14:00.
+    schedule=CronDataIntervalTimetable("0 * * * *", timezone="UTC"),
+    start_date=START_DATE,
+    catchup=True,
+    # The stages share stream checkpoints: two runs at once would only wait for each other's Delta commits.
+    max_active_runs=1,
+    max_active_tasks=4,
+    default_args=DEFAULT_ARGS,
+    dagrun_timeout=timedelta(hours=2),
+    tags=["merchant-insights"],
+) as dag:
+    bronze = lakehouse_job("bronze", "bronze")
+    silver = lakehouse_job("silver", "silver")
+    quarantine_gate = lakehouse_job("quarantine_gate", "checks", ["quarantine", *INTERVAL_HOUR], retries=0)
+    gold = lakehouse_job("gold", "gold")
+    publishes = [lakehouse_job(f"publish_{sink}", "publish", ["--sinks", sink]) for sink in SINKS]
+    freshness = lakehouse_job(
+        "freshness",
+        "checks",
+        ["freshness", *INTERVAL_HOUR],
+        # Runs when the publishes have failed too: a stale hour must be reported, not skipped.
+        trigger_rule="all_done",
+        retries=5,
+        retry_delay=timedelta(minutes=10),
+        retry_exponential_backoff=False,
+        on_failure_callback=alert_stale_hour,
+    )
+    bronze >> silver >> quarantine_gate >> gold
+    if publishes:
+        gold >> publishes >> freshness
+    else:
+        gold >> freshness
+
+with DAG(
+    dag_id="merchant_insights_backfill",
+    description="Rebuild silver and gold of a date range from bronze, and republish",
+    schedule=None,
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    params={
+        "from": Param(type="string", format="date", description="first UTC date, YYYY-MM-DD"),
+        "to": Param(type="string", format="date", description="last UTC date, included"),
+        "stages": Param(
+            "silver,gold,publish", type="string", pattern=r"^(silver|gold|publish)(,(silver|gold|publish))*$"
+        ),
+    },
+    tags=["merchant-insights"],
+) as dag:
+    lakehouse_job(
+        "backfill",
+        "backfill",
+        ["--from", "{{ params['from'] }}", "--to", "{{ params['to'] }}", "--stages", "{{ params.stages }}"],
+    )

@@ -1,0 +1,183 @@
+"""Backfill: rebuild silver and gold for a range of dates from bronze, then republish what changed.
+
+`lakehouse backfill --from D --to D [--stages silver,gold,publish]`, after a fix to validation or to a metric:
+1. silver, one ingest date at a time: the bronze records ingested that day are validated with today's rules, and
+   that day's quarantine and the silver events first accepted that day become exactly what they give, in one commit
+   each. Copies of events that silver holds from other days are still dropped (an earlier copy replaces a later one).
+2. gold, one event date at a time: every hour of the range's dates, and the hours of the events step 1 added,
+   changed or removed (late events of earlier dates), are recomputed from silver.
+3. publish: what gold changed goes to the configured sinks through the change feed, as after any run.
+Nothing else is written. A backfill cut short is rerun as it is: every step replaces, none adds. Incremental runs
+skip the commits a backfill makes (see tables.follow_new_rows). Spark-submit: `spark-submit jobs/backfill.py`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+
+from jobs import gold, publish, silver
+from jobs.contract import registry
+from jobs.entry import StageReport, run_entry, spark_session
+from jobs.health import TABLE as HEALTH
+from jobs.settings import (
+    JobArgumentParser,
+    Settings,
+    Slice,
+    UsageError,
+    add_settings_arguments,
+    parse_date,
+    settings_from,
+)
+from jobs.tables import (
+    ensure_tables,
+    is_in,
+    read_table,
+    read_table_version,
+    replace_in_scope,
+    replace_where,
+    sql_literal,
+    table_version,
+)
+from jobs.transforms.validation import quarantined_records
+
+STAGES = ("silver", "gold", "publish")
+MAX_DAYS = 366
+
+
+def days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def ingested_on(day: date) -> str:
+    """Silver events (alias t) whose first accepted copy was ingested on `day`."""
+    whole_day = Slice(day)
+    return f"t.ingested_at >= {sql_literal(whole_day.start)} AND t.ingested_at < {sql_literal(whole_day.end)}"
+
+
+def hours_by_date(dates: list[date], changed_hours: set[datetime]) -> dict[date, list[datetime]]:
+    """Every hour of `dates` and the `changed_hours`, grouped by their date in time order."""
+    grouped = defaultdict(set)
+    for day in dates:
+        grouped[day].update(Slice(day).hours())
+    for hour in changed_hours:
+        grouped[hour.date()].add(hour)
+    return {day: sorted(grouped[day]) for day in sorted(grouped)}
+
+
+def event_hours(events: DataFrame) -> set[datetime]:
+    return set(gold.rows_per_hour(events))
+
+
+def rebuild_silver_day(spark: SparkSession, settings: Settings, day: date, report: StageReport) -> set[datetime]:
+    """Replace silver's events first accepted on `day` and its quarantine of `day` with what bronze's records of
+    that day give today; returns the event hours of the events this added, removed or changed."""
+    changed: set[datetime] = set()
+
+    def replace_day(
+        spark: SparkSession, settings: Settings, validated: DataFrame, accepted: DataFrame, _: set[date]
+    ) -> int:
+        replace_where(settings, silver.QUARANTINE, quarantined_records(validated), is_in("ingest_date", [day]))
+        version = table_version(spark, settings, silver.EVENTS)
+        written = replace_in_scope(
+            spark,
+            settings,
+            silver.EVENTS,
+            accepted,
+            match="t.event_id = s.event_id",
+            scope=ingested_on(day),
+            replaces="s.ingested_at < t.ingested_at",
+        )
+        # Hours of the events added, removed or changed: outside the range, only those need recomputing.
+        before = read_table_version(spark, settings, silver.EVENTS, version).alias("t").filter(ingested_on(day))
+        after = read_table(spark, settings, silver.EVENTS).alias("t").filter(ingested_on(day))
+        changed.update(event_hours(before.exceptAll(after).unionByName(after.exceptAll(before))))
+        return written
+
+    records = read_table(spark, settings, silver.SOURCE).filter(is_in("ingest_date", [day]))
+    silver.process_records(spark, settings, records, report, f"backfill of records ingested {day}", replace_day)
+    return changed
+
+
+def backfill(spark: SparkSession, settings: Settings, first: date, last: date, stages: list[str]) -> StageReport:
+    """Run the chosen stages over the range, printing a line per day; returns the totals."""
+    ensure_tables(spark, settings, [silver.SOURCE, silver.EVENTS, silver.QUARANTINE, *gold.GOLD_TABLES, HEALTH])
+    total = StageReport("backfill")
+    range_days = days(first, last)
+    changed_hours: set[datetime] = set()
+    if "silver" in stages:
+        for number, day in enumerate(range_days, 1):
+            report = StageReport("silver")
+            changed_hours |= rebuild_silver_day(spark, settings, day, report)
+            progress(f"silver {day} ({number}/{len(range_days)}, records ingested that day)", report.finish())
+            total.rows_in += report.rows_in
+            total.add("silver events", report.rows_out)
+    if "gold" in stages:
+        gold_days = hours_by_date(range_days, changed_hours)
+        for number, (day, hours) in enumerate(gold_days.items(), 1):
+            report = StageReport("gold")
+            gold.recompute_and_record(spark, settings, hours, 0, "backfill", report)
+            progress(f"gold {day} ({number}/{len(gold_days)}, {len(hours)} event hours)", report.finish())
+            total.add("gold dates", 1)
+            total.add("gold rows", report.rows_out)
+    if "publish" in stages:
+        if settings.sinks:
+            report = publish.run(spark, settings)
+            progress(f"publish to {', '.join(settings.sinks)}", report)
+            total.add("published", report.rows_out)
+        else:
+            print("backfill: publish skipped: no sinks configured (--sinks or LAKEHOUSE_SINKS)", flush=True)
+    return total.finish()
+
+
+def progress(step: str, report: StageReport) -> None:
+    print(f"backfill: {step}: {report.line().strip()}", flush=True)
+
+
+def parse_stages(text: str) -> list[str]:
+    stages = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in stages if name not in STAGES]
+    if unknown or not stages:
+        raise UsageError(f"--stages takes a comma-separated list of {', '.join(STAGES)}, got {text!r}")
+    return stages
+
+
+def build_parser() -> JobArgumentParser:
+    parser = JobArgumentParser(prog="lakehouse backfill", description=__doc__.splitlines()[0])
+    add_settings_arguments(parser)
+    parser.add_argument("--from", dest="first", type=parse_date, required=True, help="first UTC date (YYYY-MM-DD)")
+    parser.add_argument("--to", dest="last", type=parse_date, required=True, help="last UTC date, included")
+    parser.add_argument(
+        "--stages", default=",".join(STAGES), help=f"which of {','.join(STAGES)} to run (default all, in that order)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    def work() -> None:
+        settings = settings_from(args)
+        stages = parse_stages(args.stages)
+        if args.last < args.first:
+            raise UsageError(f"--to {args.last} is before --from {args.first}")
+        if len(days(args.first, args.last)) > MAX_DAYS:
+            raise UsageError(f"a backfill covers at most {MAX_DAYS} days; split {args.first} to {args.last}")
+        registry(Path(settings.schemas))  # a bad registry folder fails here, before Spark starts
+        with spark_session(settings, "backfill") as spark:
+            started = time.monotonic()
+            total = backfill(spark, settings, args.first, args.last, stages)
+            rate = total.rows_in / max(time.monotonic() - started, 1e-9)
+            print(f"backfill: {args.first} to {args.last} done; {rate:,.0f} bronze records/s", flush=True)
+            total.print()
+
+    return run_entry("lakehouse backfill", work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,15 +4,15 @@ merchant_insights_hourly: one run per UTC hour, bronze -> silver -> quarantine g
 sink) -> freshness check. The stages drain what is new since their checkpoint (Delta streams with an available-now
 trigger), so each record is processed once however runs are retried, delayed or caught up; records land in bronze
 stamped with the time they arrived, not with a run's hour. The run's hour keys what is asked of it: the quarantine
-gate checks the records ingested in the hour, and the freshness check that the hour's gold is complete and
-published to every sink. That check retries until about an hour after the hour's end; when it gives up, the task
-fails and `alert_stale_hour` raises the alert.
+gate checks the records ingested in the hour (a failure stops the line until cleared), and the freshness check that
+the hour's gold is complete and published to every sink. A failed check, or a run still going 55 minutes after its
+hour ended, raises the alert (`alert_stale_hour`).
 
 merchant_insights_backfill: rebuild silver and gold of a date range from bronze and republish, on demand:
 `airflow dags trigger merchant_insights_backfill --conf '{"from": "2026-11-20", "to": "2026-11-22"}'` (UTC dates,
 both included); `stages` narrows it (a changed metric needs only `gold,publish`). It runs `lakehouse backfill`,
-which prints a line per day to the task log. Airflow's own backfill of merchant_insights_hourly works too, but only
-reruns the hourly drains and checks of those hours: it recomputes nothing already processed.
+which prints a line per day to the task log. Airflow's own backfill of merchant_insights_hourly would only rerun the
+hourly drains and checks of those hours: it recomputes nothing already processed.
 
 Everything that differs between this machine and AWS comes from the workers' environment or an Airflow connection,
 read when this file is parsed (it imports nothing heavy, so parsing stays fast):
@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
@@ -41,7 +41,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 JOBS_DIR = os.environ.get("LAKEHOUSE_JOBS_DIR", str(Path(__file__).resolve().parents[1] / "jobs"))
 SPARK_CONN_ID = os.environ.get("LAKEHOUSE_SPARK_CONN_ID", "spark_lakehouse")
-START_DATE = datetime.fromisoformat(os.environ.get("LAKEHOUSE_DAGS_START_DATE", "2026-11-25"))
+START_DATE = datetime.fromisoformat(os.environ.get("LAKEHOUSE_DAGS_START_DATE", "2026-11-25")).replace(tzinfo=UTC)
 SINKS = [name for name in os.environ.get("LAKEHOUSE_SINKS", "").split(",") if name]
 
 DEFAULT_ARGS = {
@@ -72,13 +72,17 @@ def lakehouse_job(task_id: str, job: str, args: list[str] | None = None, **task_
 
 
 def alert_stale_hour(context: dict) -> None:
-    """on_failure_callback of the freshness check: the seed's one-hour promise was broken for this hour."""
+    """on_failure_callback of the freshness check and of the hourly run (which fails when it has not ended an hour
+    after its hour did): the seed's one-hour promise is broken for this hour."""
+    dag_run = context.get("dag_run")
+    hour = context.get("data_interval_start") or dag_run.data_interval_start
+    task = context.get("task_instance")
     alert = {
-        "alert": "merchant insights hour not published one hour after it ended",
+        "alert": "merchant insights hour not published in time",
         "dag_id": context["dag"].dag_id,
-        "hour": context["data_interval_start"].isoformat(),
-        "task": context["task_instance"].task_id,
-        "try": context["task_instance"].try_number,
+        "hour": hour.isoformat(),
+        "task": task.task_id if task else None,
+        "reason": str(context.get("reason") or context.get("exception") or "task failed"),
     }
     log.error("ALERT %s", json.dumps(alert))
     alerts_file = os.environ.get("LAKEHOUSE_ALERTS_FILE")
@@ -98,23 +102,28 @@ with DAG(
     max_active_runs=1,
     max_active_tasks=4,
     default_args=DEFAULT_ARGS,
-    dagrun_timeout=timedelta(hours=2),
+    # A run starts when its hour ends; one still going 55 minutes later has missed the one-hour promise.
+    dagrun_timeout=timedelta(minutes=55),
+    on_failure_callback=alert_stale_hour,
     tags=["merchant-insights"],
 ) as dag:
     bronze = lakehouse_job("bronze", "bronze")
     silver = lakehouse_job("silver", "silver")
-    quarantine_gate = lakehouse_job("quarantine_gate", "checks", ["quarantine", *INTERVAL_HOUR], retries=0)
+    # A failed gate stops the line: later runs wait at their gate (depends_on_past) until it is cleared or marked
+    # successful, so gold does not drain the suspect records in the next run.
+    quarantine_gate = lakehouse_job(
+        "quarantine_gate", "checks", ["quarantine", *INTERVAL_HOUR], retries=0, depends_on_past=True
+    )
     gold = lakehouse_job("gold", "gold")
     publishes = [lakehouse_job(f"publish_{sink}", "publish", ["--sinks", sink]) for sink in SINKS]
     freshness = lakehouse_job(
         "freshness",
         "checks",
         ["freshness", *INTERVAL_HOUR],
-        # Runs when the publishes have failed too: a stale hour must be reported, not skipped.
+        # Runs when the publishes have failed too: a stale hour must be reported, not skipped. No retries: nothing
+        # else runs in this run, and the next run cannot start before this one ends.
         trigger_rule="all_done",
-        retries=5,
-        retry_delay=timedelta(minutes=10),
-        retry_exponential_backoff=False,
+        retries=0,
         on_failure_callback=alert_stale_hour,
     )
     bronze >> silver >> quarantine_gate >> gold

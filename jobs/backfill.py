@@ -4,11 +4,14 @@
 1. silver, one ingest date at a time: the bronze records ingested that day are validated with today's rules, and
    that day's quarantine and the silver events first accepted that day become exactly what they give, in one commit
    each. Copies of events that silver holds from other days are still dropped (an earlier copy replaces a later one).
-2. gold, one event date at a time: every hour of the range's dates, and the hours of the events step 1 added,
-   changed or removed (late events of earlier dates), are recomputed from silver.
+2. gold, one event date at a time: every hour of the range's dates is recomputed from silver; with step 1, also the
+   hours of other dates that hold events first accepted in the range (late events) or events step 1 removed or
+   changed. `--stages gold` alone (a changed metric) recomputes the range's dates only.
 3. publish: what gold changed goes to the configured sinks through the change feed, as after any run.
-Nothing else is written. A backfill cut short is rerun as it is: every step replaces, none adds. Incremental runs
-skip the commits a backfill makes (see tables.follow_new_rows). Spark-submit: `spark-submit jobs/backfill.py`.
+Nothing else is written. A backfill cut short is rerun as it is: every step replaces, none adds (one gap: an event
+that step 1 removed from another date's hour, in a run stopped before step 2, is not found again by the rerun).
+Incremental runs skip the commits a backfill makes (see tables.follow_new_rows), so pause them meanwhile: both
+write the same partitions, and the loser of a conflicting commit fails. Spark-submit: `spark-submit jobs/backfill.py`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -25,6 +28,7 @@ from jobs import gold, publish, silver
 from jobs.contract import registry
 from jobs.entry import StageReport, run_entry, spark_session
 from jobs.health import TABLE as HEALTH
+from jobs.replay import days
 from jobs.settings import (
     JobArgumentParser,
     Settings,
@@ -50,10 +54,6 @@ STAGES = ("silver", "gold", "publish")
 MAX_DAYS = 366
 
 
-def days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
-
-
 def ingested_on(day: date) -> str:
     """Silver events (alias t) whose first accepted copy was ingested on `day`."""
     whole_day = Slice(day)
@@ -76,8 +76,9 @@ def event_hours(events: DataFrame) -> set[datetime]:
 
 def rebuild_silver_day(spark: SparkSession, settings: Settings, day: date, report: StageReport) -> set[datetime]:
     """Replace silver's events first accepted on `day` and its quarantine of `day` with what bronze's records of
-    that day give today; returns the event hours of the events this added, removed or changed."""
-    changed: set[datetime] = set()
+    that day give today; returns the event hours gold must recompute for it: those of the events now first accepted
+    that day, and those of events this removed or changed."""
+    hours: set[datetime] = set()
 
     def replace_day(
         spark: SparkSession, settings: Settings, validated: DataFrame, accepted: DataFrame, _: set[date]
@@ -93,15 +94,19 @@ def rebuild_silver_day(spark: SparkSession, settings: Settings, day: date, repor
             scope=ingested_on(day),
             replaces="s.ingested_at < t.ingested_at",
         )
-        # Hours of the events added, removed or changed: outside the range, only those need recomputing.
         before = read_table_version(spark, settings, silver.EVENTS, version).alias("t").filter(ingested_on(day))
-        after = read_table(spark, settings, silver.EVENTS).alias("t").filter(ingested_on(day))
-        changed.update(event_hours(before.exceptAll(after).unionByName(after.exceptAll(before))))
+        hours.update(event_hours(before.exceptAll(after_day(spark, settings, day))))
         return written
 
     records = read_table(spark, settings, silver.SOURCE).filter(is_in("ingest_date", [day]))
     silver.process_records(spark, settings, records, report, f"backfill of records ingested {day}", replace_day)
-    return changed
+    # Read from the table, not from this run's diff, so that a backfill rerun after a stop between its silver and
+    # gold stages still recomputes the hours of the late events.
+    return hours | event_hours(after_day(spark, settings, day))
+
+
+def after_day(spark: SparkSession, settings: Settings, day: date) -> DataFrame:
+    return read_table(spark, settings, silver.EVENTS).alias("t").filter(ingested_on(day))
 
 
 def backfill(spark: SparkSession, settings: Settings, first: date, last: date, stages: list[str]) -> StageReport:
@@ -144,6 +149,9 @@ def parse_stages(text: str) -> list[str]:
     unknown = [name for name in stages if name not in STAGES]
     if unknown or not stages:
         raise UsageError(f"--stages takes a comma-separated list of {', '.join(STAGES)}, got {text!r}")
+    if "silver" in stages and "gold" not in stages:
+        # Incremental gold skips a backfill's silver commits: gold would keep counting what silver no longer holds.
+        raise UsageError("--stages silver needs gold too: only the backfill recomputes the gold its silver changes")
     return stages
 
 
@@ -166,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         stages = parse_stages(args.stages)
         if args.last < args.first:
             raise UsageError(f"--to {args.last} is before --from {args.first}")
-        if len(days(args.first, args.last)) > MAX_DAYS:
+        if (args.last - args.first).days + 1 > MAX_DAYS:
             raise UsageError(f"a backfill covers at most {MAX_DAYS} days; split {args.first} to {args.last}")
         registry(Path(settings.schemas))  # a bad registry folder fails here, before Spark starts
         with spark_session(settings, "backfill") as spark:

@@ -1,6 +1,6 @@
 """Benchmark: generate N events, run bronze -> silver -> gold -> publish on a fresh warehouse, print events/s,
 points/s published into the local InfluxDB and documents/s into the local OpenSearch (each started if it is not
-up), and peak memory.
+up), the rate of a one-day backfill of the same data, and peak memory.
 
     make bench                      (2,000,000 events)
     .venv/bin/python scripts/bench.py --events 500000
@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from jobs import bronze, gold, publish, quality, services, silver
+from jobs import backfill, bronze, gold, publish, quality, services, silver
 from jobs.generate import write_hour_files
 from jobs.services import influxdb, opensearch
 from jobs.settings import settings_from
@@ -97,6 +97,14 @@ def main() -> None:
         share = gates / stage_seconds[name]
         print(f"quality gates in {name}: {gates:.1f} s of its {stage_seconds[name]:.1f} s ({share:.0%})")
     print(f"overall {total:7.1f} s  {records / total:>10,.0f} records/s bronze -> gold (Spark start excluded)")
+    # Bronze stamped every record with today's date: a one-day backfill rebuilds all of it from bronze.
+    today = datetime.now(UTC).date()
+    report = backfill.backfill(spark, settings, today, today, ["silver", "gold"])
+    incremental = stage_seconds["silver"] + stage_seconds["gold"]
+    print(
+        f"backfill {report.seconds:6.1f} s  {report.rows_in / report.seconds:>10,.0f} records/s silver + gold of "
+        f"{today} from bronze; incremental silver + gold: {records / incremental:,.0f} records/s"
+    )
     python_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory: Spark JVM {jvm_peak_rss_mib(spark):,.0f} MiB, Python driver {python_peak:,.0f} MiB")
     spark.stop()

@@ -4,6 +4,7 @@ definition backfilled for one day changes that day only."""
 from __future__ import annotations
 
 import random
+import shutil
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -11,6 +12,7 @@ import pytest
 from conftest import bronze_records, event, order
 
 from jobs import backfill, gold, silver
+from jobs.contract import SCHEMA_DIR
 from jobs.tables import ensure_tables, read_table
 
 pytestmark = pytest.mark.integration
@@ -42,6 +44,8 @@ def arrivals(seed: int = 7) -> list[tuple[datetime, list]]:
                 "customer_id": f"c-{rng.randrange(40)}",
                 "session_id": f"s-{rng.randrange(60)}",
             }
+            if rng.random() < 0.2:  # schema version 2: rejected by the "buggy" version-1-only rules below
+                fields.update(schema_version=2, channel=rng.choice(["web", "app"]))
             kind = rng.random()
             if kind < 0.25:
                 fields["order_id"] = f"o-{moment:%d%H}-{n}"
@@ -87,7 +91,7 @@ def day_and_rest(spark, settings, table: str, day: date) -> tuple[list, list[str
     return frame.filter(frame.date == day).collect(), sorted(map(str, frame.filter(frame.date != day).collect()))
 
 
-def test_backfill_equals_the_incremental_runs_and_a_changed_definition_changes_only_its_day(spark, settings):
+def test_backfill_equals_the_incremental_runs_and_a_changed_definition_changes_only_its_day(spark, settings, tmp_path):
     ensure_tables(spark, settings, ["bronze.events"])
     runs = arrivals()
     for ingested_at, payloads in runs:
@@ -97,10 +101,23 @@ def test_backfill_equals_the_incremental_runs_and_a_changed_definition_changes_o
     assert len(incremental["silver.events"]) > 1000 and len(incremental["silver.quarantine"]) >= 2 * len(runs)
     assert any("2026, 11, 20" in row for row in incremental["gold.merchant_daily"]), "no late events from before"
 
+    # A backfill with rules that reject version 2 (a bug) removes those events from silver and gold, the late ones
+    # from the day before the range included ...
+    version_1_only = tmp_path / "schemas-v1"
+    version_1_only.mkdir()
+    shutil.copy(SCHEMA_DIR / "v1.json", version_1_only / "v1.json")
+    backfill.backfill(spark, replace(settings, schemas=str(version_1_only)), FIRST, LAST, ["silver", "gold"])
+    buggy = snapshot(spark, settings)
+    assert len(buggy["silver.events"]) < len(incremental["silver.events"])
+    assert len(buggy["silver.quarantine"]) > len(incremental["silver.quarantine"])
+    late_before_range = [row for row in buggy["gold.merchant_daily"] if "2026, 11, 20" in row]
+    assert late_before_range != [row for row in incremental["gold.merchant_daily"] if "2026, 11, 20" in row]
+
+    # ... and the backfill with the fixed rules gives back exactly what the incremental runs gave.
     report = backfill.backfill(spark, settings, FIRST, LAST, ["silver", "gold", "publish"])
 
     assert report.rows_in == sum(len(payloads) for _, payloads in runs)
-    assert report.details["gold dates"] == 3, "silver came out the same: no date outside the range is recomputed"
+    assert report.details["gold dates"] == 5, "the range and the two days before it (late events up to 48 h old)"
     rebuilt = snapshot(spark, settings)
     for table in TABLES:
         assert rebuilt[table] == incremental[table], table

@@ -37,6 +37,12 @@ def lakehouse(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
         (["publish"], "no sink to publish to: set --sinks influxdb,opensearch or LAKEHOUSE_SINKS"),
         (["run", "--sinks", "influxdb,elastic"], "unknown sink 'elastic'"),
         (["run", "--schemas", "."], "no event schema (v<N>.json) in the schema registry folder"),
+        (["backfill", "--from", "2026-11-25", "--to", "2026-11-24"], "--to 2026-11-24 is before --from"),
+        (["backfill", "--from", "2026-11-24", "--to", "2026-11-24", "--stages", "gold,bronze"], "--stages takes"),
+        (["backfill", "--from", "2024-01-01", "--to", "2026-11-24"], "a backfill covers at most 366 days"),
+        (["backfill", "--to", "2026-11-24"], "the following arguments are required: --from"),
+        (["check", "staleness", "--date", "2026-11-24", "--hour", "3"], "invalid choice: 'staleness'"),
+        (["check", "quarantine", "--date", "2026-11-24", "--hour", "3", "--max-share", "2"], "--max-share must be"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(args, message, tmp_path):

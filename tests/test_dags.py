@@ -62,7 +62,8 @@ def test_the_dags_load_without_errors_quickly_and_as_designed(tmp_path):
     freshness = tasks["freshness"]
     assert freshness["upstream"] == ["publish_influxdb", "publish_opensearch"]
     assert (freshness["trigger_rule"], freshness["alerts"]) == ("all_done", True)
-    assert tasks["gold"]["retries"] == 3
+    assert (tasks["gold"]["retries"], tasks["quarantine_gate"]["depends_on_past"]) == (3, True)
+    assert (hourly["timeout_minutes"], hourly["alerts"]) == (55, True), "a run still going at the deadline alerts"
     assert backfill["params"] == ["from", "stages", "to"] and set(backfill["tasks"]) == {"backfill"}
 
 
@@ -70,11 +71,11 @@ CALL_ALERT = """
 import datetime, sys, types
 sys.path.insert(0, sys.argv[1])
 from merchant_insights import alert_stale_hour
-alert_stale_hour({
-    "dag": types.SimpleNamespace(dag_id="merchant_insights_hourly"),
-    "data_interval_start": datetime.datetime(2026, 11, 26, 10, tzinfo=datetime.timezone.utc),
-    "task_instance": types.SimpleNamespace(task_id="freshness", try_number=6),
-})
+hour = datetime.datetime(2026, 11, 26, 10, tzinfo=datetime.timezone.utc)
+dag = types.SimpleNamespace(dag_id="merchant_insights_hourly")
+# as a task's callback, then as the run's (a timed-out run has no failed task)
+alert_stale_hour({"dag": dag, "data_interval_start": hour, "task_instance": types.SimpleNamespace(task_id="freshness")})
+alert_stale_hour({"dag": dag, "dag_run": types.SimpleNamespace(data_interval_start=hour), "reason": "timed_out"})
 """
 
 
@@ -85,11 +86,16 @@ def test_the_stale_hour_callback_writes_an_alert(tmp_path):
         [str(AIRFLOW_PYTHON), "-c", CALL_ALERT, str(REPO_ROOT / "dags")], env=env, capture_output=True, text=True
     )
     assert ran.returncode == 0, ran.stderr[-2000:]
-    alert = json.loads(alerts.read_text())
-    assert (alert["dag_id"], alert["hour"], alert["task"]) == (
+    task_alert, run_alert = map(json.loads, alerts.read_text().splitlines())
+    assert (task_alert["dag_id"], task_alert["hour"], task_alert["task"]) == (
         "merchant_insights_hourly",
         "2026-11-26T10:00:00+00:00",
         "freshness",
+    )
+    assert (run_alert["hour"], run_alert["task"], run_alert["reason"]) == (
+        "2026-11-26T10:00:00+00:00",
+        None,
+        "timed_out",
     )
 
 

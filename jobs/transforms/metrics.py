@@ -132,8 +132,9 @@ def merchant_daily(hourly: DataFrame, conversion_basis: str = "sessions") -> Dat
         )
         .withColumns(
             {
-                "sessions": F.hll_sketch_estimate("sessions_sketch"),
-                "customers": F.hll_sketch_estimate("customers_sketch"),
+                # a merchant's only hour of the day is its own union: it needs the order-free estimate too
+                "sessions": order_free_estimate("sessions_sketch"),
+                "customers": order_free_estimate("customers_sketch"),
             }
         )
         .withColumn("conversion_rate", conversion_rate(F.col("orders"), F.col(conversion_basis)))

@@ -12,6 +12,7 @@ def task_facts(task) -> dict:
         "trigger_rule": str(task.trigger_rule.value),
         "retries": task.retries,
         "alerts": task.on_failure_callback is not None,
+        "depends_on_past": task.depends_on_past,
     }
 
 
@@ -27,6 +28,8 @@ facts = {
             "catchup": dag.catchup,
             "max_active_runs": dag.max_active_runs,
             "params": sorted(dag.params),
+            "timeout_minutes": dag.dagrun_timeout.total_seconds() / 60 if dag.dagrun_timeout else None,
+            "alerts": dag.has_on_failure_callback,
         }
         for dag_id, dag in bag.dags.items()
     },

@@ -19,6 +19,8 @@ from jobs import (
     replay,
     report,
     silver,
+    sql,
+    trino_register,
 )
 from jobs.services import cli as services_cli
 
@@ -41,6 +43,8 @@ COMMANDS = {
     "quality": (quality_summary.main, "what the quality gates found on a day (--date D)"),
     "search": (product_search.main, "a merchant's products whose name matches, from the search index"),
     "report": (report.main, "rows per table, quarantine by reason, top merchants"),
+    "trino-register": (trino_register.main, "make the warehouse's tables and the analyst views queryable in Trino"),
+    "sql": (sql.main, 'one Trino SQL query over the lakehouse: lakehouse sql "SELECT ... FROM gold.merchant_daily"'),
     "produce": (produce.main, "send generator events to Kafka or Kinesis at a steady rate"),
     "airflow": (airflow_local.main, "the Airflow CLI, set up for dags/ on this machine (e.g. dags test <dag> <hour>)"),
     "services": (services_cli.main, "start, stop or check the local services (up|down|status [name ...])"),

@@ -33,6 +33,7 @@ DEFAULTS = {
     "opensearch_prefix": "merchant-insights",
     "publish_max_wait_seconds": "60",
     "conversion_basis": "sessions",
+    "trino_url": "http://127.0.0.1:18080",
 }
 SINK_NAMES = ("influxdb", "opensearch")  # jobs/sinks implements each
 CONVERSION_BASES = ("sessions", "customers")  # what gold's conversion_rate divides orders by
@@ -67,6 +68,7 @@ class Settings:
     opensearch_prefix: str = DEFAULTS["opensearch_prefix"]  # index aliases are <prefix>-<table>, e.g. -product-daily
     publish_max_wait_seconds: float = 60.0  # a sink's retries with backoff give up after this long
     conversion_basis: str = "sessions"  # a metric definition: a change takes effect for what gold recomputes
+    trino_url: str = DEFAULTS["trino_url"]  # where `lakehouse sql` and `trino-register` find Trino
 
     def table_path(self, table: str) -> str:
         """`silver.events` -> `<warehouse>/silver/events`."""
@@ -136,6 +138,7 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
         opensearch_prefix=pick("opensearch_prefix"),
         publish_max_wait_seconds=float(max_wait),
         conversion_basis=conversion_basis,
+        trino_url=pick("trino_url"),
     )
 
 
@@ -244,6 +247,7 @@ def debug_enabled(env: Mapping[str, str] | None = None) -> bool:
 # What `lakehouse services fetch` downloads (Kafka's jars, kinesalite's node modules): git-ignored, kept across runs.
 SERVICES_HOME = REPO_ROOT / ".services"
 _PORT_VARIABLE = re.compile(r"LAKEHOUSE_([A-Z0-9]+)_PORT")
+TRINO_JAVA_HOME = Path("/usr/lib/jvm/temurin-25-jdk-amd64")  # Trino 476 needs Java 24+; the machine's java is 17
 
 
 @dataclass(frozen=True)
@@ -252,6 +256,7 @@ class ServiceSettings:
 
     run_dir: Path
     port_overrides: Mapping[str, int] = field(default_factory=dict)
+    trino_java_home: Path = TRINO_JAVA_HOME
 
     def port(self, service: str, default: int) -> int:
         return self.port_overrides.get(service, default)
@@ -272,4 +277,5 @@ def service_settings(env: Mapping[str, str] | None = None) -> ServiceSettings:
         for variable, value in env.items()
         if (match := _PORT_VARIABLE.fullmatch(variable))
     }
-    return ServiceSettings(run_dir, ports)
+    java_home = Path(env.get("LAKEHOUSE_TRINO_JAVA_HOME") or TRINO_JAVA_HOME)
+    return ServiceSettings(run_dir, ports, java_home)

@@ -1,4 +1,4 @@
-"""Local real services on loopback (Kafka, Kinesis, InfluxDB, OpenSearch): fetch, start, health-check, stop.
+"""Local real services on loopback (Kafka, Kinesis, InfluxDB, OpenSearch, Trino): fetch, start, health-check, stop.
 
 One registry serves `make setup` (fetch), `lakehouse services up|down|status`, the demo and the pytest fixtures.
 A new service is a Service subclass in its own module (jobs/services/<name>/), added to SERVICES below.
@@ -17,12 +17,13 @@ from jobs.services.influxdb import InfluxService
 from jobs.services.kafka import KafkaService
 from jobs.services.kinesis import KinesisService
 from jobs.services.opensearch import OpenSearchService
+from jobs.services.trino import TrinoService
 from jobs.settings import ServiceSettings, UsageError, service_settings
 
 __all__ = ["SERVICES", "Service", "ServiceError", "ServiceState", "down", "exports", "fetch", "select", "status", "up"]
 
 SERVICES: dict[str, type[Service]] = {
-    service.name: service for service in (KafkaService, KinesisService, InfluxService, OpenSearchService)
+    service.name: service for service in (KafkaService, KinesisService, InfluxService, OpenSearchService, TrinoService)
 }
 
 

@@ -1,0 +1,106 @@
+"""`lakehouse sql "<query>"`: one Trino SQL query over the lakehouse catalog, printed as a table or CSV.
+
+Also the one way the project's Python (trino-register, the notebooks, the tests, the benchmark) talks to Trino:
+`connect(settings)` and `frame(connection, sql)`, with Trino's errors turned into one-line QueryFailed errors.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import urllib.parse
+
+import pandas as pd
+import requests
+import trino
+from trino.exceptions import TrinoQueryError
+
+from jobs.entry import run_entry
+from jobs.settings import JobArgumentParser, Settings, UsageError, add_settings_arguments, settings_from
+
+CATALOG = "lakehouse"
+USER = "lakehouse"
+
+
+class QueryFailed(RuntimeError):
+    """Trino refused or failed a query, or could not be reached: one line, exit status 1."""
+
+
+def connect(settings: Settings, schema: str | None = None) -> trino.dbapi.Connection:
+    """A DB-API connection to the `lakehouse` catalog of the Trino at LAKEHOUSE_TRINO_URL."""
+    url = urllib.parse.urlsplit(settings.trino_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise UsageError(f"LAKEHOUSE_TRINO_URL must be http(s)://host:port, got {settings.trino_url!r}")
+    return trino.dbapi.connect(
+        host=url.hostname,
+        port=url.port or (443 if url.scheme == "https" else 80),
+        http_scheme=url.scheme,
+        user=USER,
+        catalog=CATALOG,
+        schema=schema,
+        source="merchant-insights",
+    )
+
+
+def execute(connection: trino.dbapi.Connection, sql: str) -> trino.dbapi.Cursor:
+    """Run `sql`; the cursor is ready to fetch. Trino's errors become QueryFailed with Trino's own message."""
+    cursor = connection.cursor()
+    try:
+        cursor.execute(sql)
+    except TrinoQueryError as error:
+        raise QueryFailed(f"{error.error_name}: {error.message}") from None
+    except requests.exceptions.ConnectionError:
+        where = f"{connection.host}:{connection.port}"
+        raise QueryFailed(f"Trino is not reachable at {where} (start it with `lakehouse services up trino`)") from None
+    return cursor
+
+
+def frame(connection: trino.dbapi.Connection, sql: str, limit: int | None = None) -> pd.DataFrame:
+    """The query's rows as a DataFrame (the first `limit` rows when given; the rest are not fetched)."""
+    cursor = execute(connection, sql)
+    try:
+        rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
+    except TrinoQueryError as error:  # a failure after the first rows, e.g. a division by zero further down
+        raise QueryFailed(f"{error.error_name}: {error.message}") from None
+    if limit is not None:
+        cursor.cancel()
+    return pd.DataFrame(rows, columns=[column[0] for column in cursor.description or []])
+
+
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise UsageError(f"--limit must be a positive integer, got {text!r}")
+    return int(text)
+
+
+def build_parser() -> JobArgumentParser:
+    parser = JobArgumentParser(prog="lakehouse sql", description=__doc__.splitlines()[0])
+    parser.add_argument("query", help="Trino SQL; tables are <schema>.<table>, e.g. gold.merchant_daily")
+    parser.add_argument("--format", choices=["table", "csv"], default="table", help="output (default table)")
+    parser.add_argument("--limit", default="1000", help="print at most this many rows (default 1000)")
+    parser.add_argument("--trino-url", help="default LAKEHOUSE_TRINO_URL, else http://127.0.0.1:18080")
+    add_settings_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    def work() -> None:
+        limit = positive_int(args.limit)
+        settings = settings_from(args)
+        started = time.monotonic()
+        rows = frame(connect(settings), args.query, limit=limit + 1)
+        shown = rows.head(limit)
+        if args.format == "csv":
+            shown.to_csv(sys.stdout, index=False)
+        elif len(shown.columns):
+            print(shown.to_string(index=False, na_rep="NULL", max_colwidth=60))
+        more = f", more not shown (--limit {limit})" if len(rows) > limit else ""
+        print(f"({len(shown):,} rows{more}, {time.monotonic() - started:.2f} s)", file=sys.stderr)
+
+    return run_entry("lakehouse sql", work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -23,6 +23,12 @@ setup(
         "tenacity>=9,<10",
         # elasticsearch-py 8/9 refuse a server that is not Elastic's; the calls used are the APIs both share
         "opensearch-py>=3.2,<4",
+        # analysts: Trino's DB-API client, and what the notebooks plot with and are run by
+        "trino>=0.336,<1",
+        "matplotlib>=3.10,<4",
+        "nbclient>=0.10,<1",
+        "nbformat>=5.10,<6",
+        "ipykernel>=6.29,<8",
     ],
     entry_points={"console_scripts": ["lakehouse=jobs.cli:main"]},
 )

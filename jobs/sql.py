@@ -9,11 +9,13 @@ from __future__ import annotations
 import sys
 import time
 import urllib.parse
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pandas as pd
 import requests
 import trino
-from trino.exceptions import TrinoQueryError
+from trino.exceptions import TrinoConnectionError, TrinoQueryError
 
 from jobs.entry import run_entry
 from jobs.settings import JobArgumentParser, Settings, UsageError, add_settings_arguments, settings_from
@@ -42,28 +44,36 @@ def connect(settings: Settings, schema: str | None = None) -> trino.dbapi.Connec
     )
 
 
-def execute(connection: trino.dbapi.Connection, sql: str) -> trino.dbapi.Cursor:
-    """Run `sql`; the cursor is ready to fetch. Trino's errors become QueryFailed with Trino's own message."""
-    cursor = connection.cursor()
+@contextmanager
+def trino_errors(connection: trino.dbapi.Connection) -> Iterator[None]:
+    """Trino's errors as QueryFailed: its own message for a refused or failed query, one line for a server down."""
     try:
-        cursor.execute(sql)
+        yield
     except TrinoQueryError as error:
         raise QueryFailed(f"{error.error_name}: {error.message}") from None
-    except requests.exceptions.ConnectionError:
+    except (TrinoConnectionError, requests.exceptions.ConnectionError):
         where = f"{connection.host}:{connection.port}"
         raise QueryFailed(f"Trino is not reachable at {where} (start it with `lakehouse services up trino`)") from None
+
+
+def execute(connection: trino.dbapi.Connection, sql: str, params: Sequence[object] = ()) -> trino.dbapi.Cursor:
+    """Run `sql` with its `?` parameters; the cursor is ready to fetch."""
+    cursor = connection.cursor()
+    with trino_errors(connection):
+        cursor.execute(sql, list(params) or None)
     return cursor
 
 
-def frame(connection: trino.dbapi.Connection, sql: str, limit: int | None = None) -> pd.DataFrame:
+def frame(
+    connection: trino.dbapi.Connection, sql: str, params: Sequence[object] = (), limit: int | None = None
+) -> pd.DataFrame:
     """The query's rows as a DataFrame (the first `limit` rows when given; the rest are not fetched)."""
-    cursor = execute(connection, sql)
-    try:
+    cursor = execute(connection, sql, params)
+    # A query can also fail after its first rows, e.g. on a division by zero further down.
+    with trino_errors(connection):
         rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
-    except TrinoQueryError as error:  # a failure after the first rows, e.g. a division by zero further down
-        raise QueryFailed(f"{error.error_name}: {error.message}") from None
-    if limit is not None:
-        cursor.cancel()
+        if limit is not None:
+            cursor.cancel()
     return pd.DataFrame(rows, columns=[column[0] for column in cursor.description or []])
 
 

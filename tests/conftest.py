@@ -151,6 +151,7 @@ def session_service_settings(tmp_path_factory: pytest.TempPathFactory) -> Servic
         "kinesis": free_port(),
         "influxdb": free_port(span=2),
         "opensearch": free_port(span=2),
+        "trino": free_port(),
     }
     return ServiceSettings(run_dir=tmp_path_factory.mktemp("run"), port_overrides=ports)
 
@@ -187,6 +188,13 @@ def influxdb_service(session_service_settings: ServiceSettings) -> Iterator[str]
 def opensearch_service(session_service_settings: ServiceSettings) -> Iterator[str]:
     """One OpenSearch 2.19 node for the session; yields its URL (also in LAKEHOUSE_OPENSEARCH_URL)."""
     with _running("opensearch", session_service_settings) as service:
+        yield service.url
+
+
+@pytest.fixture(scope="session")
+def trino_service(session_service_settings: ServiceSettings) -> Iterator[str]:
+    """One Trino 476 server for the session; yields its URL (also in LAKEHOUSE_TRINO_URL, which notebooks read)."""
+    with _running("trino", session_service_settings) as service:
         yield service.url
 
 

@@ -12,7 +12,7 @@ BENCH_EVENTS ?= 2000000
 # that id back at Maven Central.
 MVN    := mvn --batch-mode --quiet --settings $(CURDIR)/.mvn/settings.xml
 
-.PHONY: setup services services-up services-down demo demo-publish demo-stream test test-kill test-unit lint bench freshness chaos clean
+.PHONY: setup services services-up services-down demo notebooks demo-publish demo-stream test test-kill test-unit lint bench freshness chaos clean
 
 setup: $(VENV)/.installed $(JARS)/.resolved services $(AIRFLOW_VENV)/.installed
 
@@ -45,10 +45,11 @@ $(JARS)/.resolved: pom.xml .mvn/settings.xml $(VENV)/.installed
 
 # What the local services run (jobs/services/): Kafka's jars resolved by Maven from jobs/services/kafka/pom.xml,
 # kinesalite installed by `npm ci` from jobs/services/kinesis/package-lock.json, InfluxDB's Debian package,
-# OpenSearch's jars (Maven, jobs/services/opensearch/pom.xml), all into .services/ (git-ignored).
+# OpenSearch's jars (Maven, jobs/services/opensearch/pom.xml), Trino's server (Maven), all into .services/
+# (git-ignored).
 # `lakehouse services fetch` writes each stamp; it is the same code that `services up` and the test fixtures run.
 services: $(SERVICES)/kafka/.fetched $(SERVICES)/kinesis/.fetched $(SERVICES)/influxdb/.fetched \
-          $(SERVICES)/opensearch/.fetched
+          $(SERVICES)/opensearch/.fetched $(SERVICES)/trino/.fetched
 
 $(SERVICES)/kafka/.fetched: jobs/services/kafka/pom.xml $(VENV)/.installed
 	$(BIN)/lakehouse services fetch kafka
@@ -59,6 +60,11 @@ $(SERVICES)/influxdb/.fetched: jobs/services/influxdb/package.txt $(VENV)/.insta
 
 $(SERVICES)/opensearch/.fetched: jobs/services/opensearch/pom.xml $(VENV)/.installed
 	$(BIN)/lakehouse services fetch opensearch
+
+# Trino's server tarball (Maven, jobs/services/trino/pom.xml), of which the libraries and the Delta Lake plugin are
+# unpacked; it runs on the Temurin 25 JDK.
+$(SERVICES)/trino/.fetched: jobs/services/trino/pom.xml $(VENV)/.installed
+	$(BIN)/lakehouse services fetch trino
 
 $(SERVICES)/kinesis/.fetched: jobs/services/kinesis/package.json jobs/services/kinesis/package-lock.json \
                               $(VENV)/.installed
@@ -89,7 +95,19 @@ demo: setup
 	$(BIN)/lakehouse run --source files:$(DEMO)/landing --warehouse $(DEMO)/warehouse \
 	    --checkpoints $(DEMO)/checkpoints && \
 	$(BIN)/lakehouse report --warehouse $(DEMO)/warehouse && \
-	echo "demo finished in $$(( $$(date +%s) - start )) s; tables under $(DEMO)/warehouse"
+	$(BIN)/lakehouse services up trino && \
+	$(BIN)/lakehouse trino-register --warehouse $(DEMO)/warehouse && \
+	$(BIN)/lakehouse sql "SELECT merchant_id, date, currency, orders, net FROM analyst.merchant_daily_summary \
+	    ORDER BY orders DESC, merchant_id LIMIT 5" && \
+	echo "demo finished in $$(( $$(date +%s) - start )) s; tables under $(DEMO)/warehouse;" \
+	    "Trino stays up for lakehouse sql and make notebooks (make services-down stops it)"
+
+# Run the analyst notebooks against the demo's warehouse in Trino; outputs in notebooks/executed/.
+notebooks: setup
+	test -d $(DEMO)/warehouse || $(MAKE) demo
+	$(BIN)/lakehouse services up trino
+	$(BIN)/lakehouse trino-register --warehouse $(DEMO)/warehouse
+	$(BIN)/lakehouse notebooks
 
 # Publish the demo's gold to a local InfluxDB and OpenSearch (started if not up), then search one merchant's
 # products and read its hourly points back; `make services-down` stops them.

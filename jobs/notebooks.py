@@ -8,11 +8,13 @@ does (LAKEHOUSE_TRINO_URL). A failing cell stops its notebook: one line names th
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from traitlets.config import Config
 
 from jobs.entry import run_entry
 from jobs.settings import REPO_ROOT, JobArgumentParser, UsageError
@@ -33,25 +35,32 @@ def stored_notebooks() -> list[Path]:
 def execute(path: Path) -> nbformat.NotebookNode:
     """The notebook with every cell run in order, outputs included; NotebookFailed names the first cell that raised."""
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        timeout=CELL_TIMEOUT_SECONDS,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(REPO_ROOT)}},
-    )
-    try:
-        client.execute()
-    except CellExecutionError as error:
-        failed = next(
-            (
-                index
-                for index, cell in enumerate(notebook.cells)
-                if any(o.output_type == "error" for o in cell.get("outputs", []))
-            ),
-            None,
+    with tempfile.TemporaryDirectory(prefix="lakehouse-kernel-") as sockets:
+        # Unix sockets rather than loopback TCP between this process and the kernel: private to this user, and the
+        # kernel does not warn about an unencrypted channel.
+        config = Config()
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = str(Path(sockets) / "kernel")
+        client = NotebookClient(
+            notebook,
+            timeout=CELL_TIMEOUT_SECONDS,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(REPO_ROOT)}},
+            config=config,
         )
-        raise NotebookFailed(f"{path.name}, cell {failed}: {error.ename}: {error.evalue}") from None
+        try:
+            client.execute()
+        except CellExecutionError as error:
+            raise NotebookFailed(f"{path.name}, cell {failed_cell(notebook)}: {error.ename}: {error.evalue}") from None
     return notebook
+
+
+def failed_cell(notebook: nbformat.NotebookNode) -> int | None:
+    """The index of the cell whose output is an error."""
+    for index, cell in enumerate(notebook.cells):
+        if any(output.output_type == "error" for output in cell.get("outputs", [])):
+            return index
+    return None
 
 
 def build_parser() -> JobArgumentParser:

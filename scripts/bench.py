@@ -1,6 +1,7 @@
 """Benchmark: generate N events, run bronze -> silver -> gold -> publish on a fresh warehouse, print events/s,
 points/s published into the local InfluxDB and documents/s into the local OpenSearch (each started if it is not
-up), the rate of a one-day backfill of the same data, and peak memory.
+up), the rate of a one-day backfill of the same data, peak memory, and the latency in Trino of one merchant's 30 days
+of hourly rows.
 
     make bench                      (2,000,000 events)
     .venv/bin/python scripts/bench.py --events 500000
@@ -15,17 +16,20 @@ import resource
 import shutil
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from jobs import backfill, bronze, gold, publish, quality, services, silver
+from pyspark.sql import functions as F
+
+from jobs import backfill, bronze, gold, publish, quality, services, silver, sql, trino_register
 from jobs.generate import write_hour_files
-from jobs.services import influxdb, opensearch
+from jobs.services import influxdb, opensearch, trino
 from jobs.settings import settings_from
 from jobs.sinks import influx, search
 from jobs.sources import FileSource
 from jobs.spark import build_session
 from jobs.synthetic import EventGenerator, GeneratorConfig
+from jobs.tables import read_table
 
 
 def jvm_peak_rss_mib(spark) -> float:
@@ -107,7 +111,57 @@ def main() -> None:
     )
     python_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory: Spark JVM {jvm_peak_rss_mib(spark):,.0f} MiB, Python driver {python_peak:,.0f} MiB")
+    trino_merchant_query(spark, settings)
     spark.stop()
+
+
+def trino_merchant_query(spark, settings, days: int = 30, runs: int = 10) -> None:
+    """Latency of an analyst's typical query in Trino: one merchant's hourly rows over `days` days.
+
+    The bench's day of gold.merchant_hourly is copied to the `days - 1` dates before it (written as gold writes:
+    one partition per date, sorted by merchant_id), so the table holds `days` full days; the bench is done with it.
+    """
+    hourly = read_table(spark, settings, "gold.merchant_hourly")
+    last = hourly.agg(F.max("date")).first()[0]
+    back = F.col("days_back").cast("int")
+    shifted = (
+        hourly.crossJoin(spark.range(1, days).withColumnRenamed("id", "days_back"))
+        .withColumn("date", F.date_sub("date", back))
+        .withColumn("hour_start", F.col("hour_start") - F.make_interval(days=back))
+        .drop("days_back")
+    )
+    started = time.monotonic()
+    shifted.repartition("date").sortWithinPartitions("merchant_id", "hour_start").write.format("delta").mode(
+        "append"
+    ).save(settings.table_path("gold.merchant_hourly"))
+    print(f"trino   copied gold.merchant_hourly to {days} days in {time.monotonic() - started:.1f} s")
+
+    services.up(["trino"], quiet=True)
+    settings = replace(settings, trino_url=trino.TrinoService.configured().url)
+    trino_register.register(sql.connect(settings), settings)
+    connection = sql.connect(settings)
+    size = sql.frame(connection, "SELECT count(*) AS n, count(DISTINCT date) AS days FROM gold.merchant_hourly")
+    merchant = sql.frame(
+        connection,
+        "SELECT merchant_id FROM gold.merchant_hourly WHERE date = ? GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1",
+        [last],
+    )["merchant_id"][0]
+    query = (
+        "SELECT hour_start, events, orders, sessions, conversion_rate FROM gold.merchant_hourly "
+        "WHERE merchant_id = ? AND date BETWEEN ? AND ? ORDER BY hour_start"
+    )
+    params = [merchant, last - timedelta(days=days - 1), last]
+    seconds = []
+    for _ in range(runs + 1):
+        started = time.monotonic()
+        rows = sql.frame(connection, query, params)
+        seconds.append(time.monotonic() - started)
+    warm = sorted(seconds[1:])
+    print(
+        f"trino   one merchant ({merchant}), {days} days of hourly rows: {len(rows)} rows of "
+        f"{size['n'][0]:,} ({size['days'][0]} days); first run {seconds[0]:.2f} s, then p50 "
+        f"{warm[len(warm) // 2]:.2f} s, max {warm[-1]:.2f} s ({runs} runs)"
+    )
 
 
 if __name__ == "__main__":

@@ -51,16 +51,17 @@ def execute(path: Path) -> nbformat.NotebookNode:
         try:
             client.execute()
         except CellExecutionError as error:
-            raise NotebookFailed(f"{path.name}, cell {failed_cell(notebook)}: {error.ename}: {error.evalue}") from None
+            where = failed_cell(notebook)
+            raise NotebookFailed(f"{path.name}, {where}: {error.ename}: {error.evalue}") from None
     return notebook
 
 
-def failed_cell(notebook: nbformat.NotebookNode) -> int | None:
-    """The index of the cell whose output is an error."""
-    for index, cell in enumerate(notebook.cells):
+def failed_cell(notebook: nbformat.NotebookNode) -> str:
+    """`cell N of M` (counting every cell from 1, as a notebook's editor shows them) for the cell that failed."""
+    for number, cell in enumerate(notebook.cells, start=1):
         if any(output.output_type == "error" for output in cell.get("outputs", [])):
-            return index
-    return None
+            return f"cell {number} of {len(notebook.cells)}"
+    return "a cell"
 
 
 def build_parser() -> JobArgumentParser:

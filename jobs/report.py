@@ -11,8 +11,12 @@ from jobs.entry import run_entry, spark_session
 from jobs.settings import JobArgumentParser, Settings, add_settings_arguments, settings_from
 from jobs.tables import TABLES, ensure_tables, read_table
 
-# ISO 4217 minor-unit exponents of the currencies that do not use 2 decimals (enough for display only).
-MINOR_UNIT_EXPONENTS = {"JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3}
+# ISO 4217 minor-unit exponents of the currencies whose minor unit is not 1/100 (any other has 2). The report and
+# Trino's analyst views (analyst.currency_units) both read this. Left out: CLF and UYW (4 decimals), units of account
+# that no order is paid in.
+ZERO_DECIMALS = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+THREE_DECIMALS = "BHD IQD JOD KWD LYD OMR TND"
+MINOR_UNIT_EXPONENTS = {**dict.fromkeys(ZERO_DECIMALS.split(), 0), **dict.fromkeys(THREE_DECIMALS.split(), 3)}
 
 
 def minor_unit_exponent(currency: Column) -> Column:

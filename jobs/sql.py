@@ -17,7 +17,7 @@ import requests
 import trino
 from trino.exceptions import TrinoConnectionError, TrinoQueryError
 
-from jobs.entry import run_entry
+from jobs.entry import first_line, run_entry
 from jobs.settings import JobArgumentParser, Settings, UsageError, add_settings_arguments, settings_from
 
 CATALOG = "lakehouse"
@@ -54,6 +54,13 @@ def trino_errors(connection: trino.dbapi.Connection) -> Iterator[None]:
     except (TrinoConnectionError, requests.exceptions.ConnectionError):
         where = f"{connection.host}:{connection.port}"
         raise QueryFailed(f"Trino is not reachable at {where} (start it with `lakehouse services up trino`)") from None
+    except trino.exceptions.HttpError as error:  # e.g. another server on that port; its body may be a page of HTML
+        status = str(error).split(":", 1)[0]
+        where = f"{connection.host}:{connection.port}"
+        raise QueryFailed(f"no answer from Trino at {where}: HTTP {status} (is it Trino?)") from None
+    except trino.exceptions.Error as error:
+        where = f"{connection.host}:{connection.port}"
+        raise QueryFailed(f"no answer from Trino at {where}: {first_line(error)}") from None
 
 
 def execute(connection: trino.dbapi.Connection, sql: str, params: Sequence[object] = ()) -> trino.dbapi.Cursor:
@@ -100,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         limit = positive_int(args.limit)
         settings = settings_from(args)
         started = time.monotonic()
-        rows = frame(connect(settings), args.query, limit=limit + 1)
+        with connect(settings) as connection:
+            rows = frame(connection, args.query, limit=limit + 1)
         shown = rows.head(limit)
         if args.format == "csv":
             shown.to_csv(sys.stdout, index=False)

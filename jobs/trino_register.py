@@ -1,25 +1,28 @@
 """`lakehouse trino-register`: make the warehouse's Delta tables and the analyst views queryable in Trino.
 
 Idempotent: run it after any pipeline run that may have created a table (the demo runs it).
-1. The `lakehouse` catalog (Delta Lake connector) is pointed at the warehouse. For a local warehouse it is created
+1. Two catalogs (Delta Lake connector) are pointed at the warehouse: `lakehouse`, read-only, which analysts query,
+   and `lakehouse_registry`, through which steps 2-4 write the metastore. For a local warehouse they are created
    through Trino's dynamic catalogs, with a file metastore kept in <warehouse>/_trino_metastore, so one local Trino
-   serves whichever warehouse was registered last. A warehouse on S3 uses the static Glue catalog of
-   infra/trino/lakehouse.properties instead, which this step only checks for.
+   serves whichever warehouse was registered last. A warehouse on S3 uses the static Glue catalogs of infra/trino/
+   instead, which this step only checks for.
 2. Schemas bronze, silver, gold, ops and analyst are created if missing.
 3. Every table of the table contract that exists in the warehouse and is not yet known to the metastore is
    registered in place (`system.register_table`): Trino reads Spark's Delta log, nothing is copied. Trino then sees
    each new commit at query time.
-4. The views of schemas/trino/analyst_views.sql are created or replaced in schema analyst.
+4. The views of schemas/trino/analyst_views.sql are created or replaced in schema analyst, and views no longer in
+   that file are dropped.
 """
 
 from __future__ import annotations
 
 import re
 import sys
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from string import Template
 
+import boto3
 import trino
 
 from jobs.entry import run_entry
@@ -28,11 +31,16 @@ from jobs.settings import REPO_ROOT, JobArgumentParser, Settings, add_settings_a
 from jobs.sql import CATALOG, QueryFailed, connect, execute, frame
 from jobs.tables import TABLES
 
+# Registrations and views are written through a catalog of their own: the `lakehouse` catalog that analysts query
+# is read-only, so that nothing but the pipeline writes its tables.
+REGISTRY_CATALOG = f"{CATALOG}_registry"
+
 VIEWS_FILE = REPO_ROOT / "schemas" / "trino" / "analyst_views.sql"
 VIEWS_SCHEMA = "analyst"
 SCHEMAS = ("bronze", "silver", "gold", "ops", VIEWS_SCHEMA)
 METASTORE_DIR = "_trino_metastore"  # under the warehouse; Spark ignores folders that start with "_"
-VIEW_NAME = re.compile(r"CREATE OR REPLACE VIEW (\w+\.\w+)", re.IGNORECASE)
+VIEW_NAME = re.compile(r"^CREATE OR REPLACE VIEW (\w+\.\w+)", re.IGNORECASE | re.MULTILINE)
+EXPONENTS_PLACEHOLDER = ":minor_unit_exponents"
 
 
 @dataclass
@@ -44,6 +52,7 @@ class Registration:
     known: list[str] = field(default_factory=list)
     absent: list[str] = field(default_factory=list)  # in the contract, not yet written by the pipeline
     views: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # views no longer in the views file
 
     def lines(self) -> list[str]:
         lines = [
@@ -53,6 +62,8 @@ class Registration:
         ]
         if self.absent:
             lines.insert(2, f"         not in the warehouse yet: {', '.join(self.absent)}")
+        if self.dropped:
+            lines.append(f"         dropped, no longer in {VIEWS_FILE.name}: {', '.join(self.dropped)}")
         return lines
 
 
@@ -60,15 +71,17 @@ def is_local(warehouse: str) -> bool:
     return "://" not in warehouse
 
 
-def catalog_properties(warehouse: str) -> dict[str, str]:
+def catalog_properties(warehouse: str, read_only: bool) -> dict[str, str]:
     """The Delta Lake connector over a local warehouse: native local file system, file metastore inside it."""
-    return {
+    properties = {
         "hive.metastore": "file",
         "hive.metastore.catalog.dir": f"local:///{METASTORE_DIR}",
         "fs.native-local.enabled": "true",
         "local.location": warehouse,
-        "delta.register-table-procedure.enabled": "true",
     }
+    if read_only:
+        return {**properties, "delta.security": "read_only"}
+    return {**properties, "delta.register-table-procedure.enabled": "true"}
 
 
 def table_location(warehouse: str, table: str) -> str:
@@ -80,40 +93,58 @@ def table_location(warehouse: str, table: str) -> str:
 
 
 def table_exists(warehouse: str, table: str) -> bool:
+    """The pipeline has written the table: its Delta log is there (a local folder, or objects under an S3 prefix)."""
     layer, name = table.split(".")
-    return not is_local(warehouse) or (Path(warehouse) / layer / name / "_delta_log").is_dir()
+    if is_local(warehouse):
+        return (Path(warehouse) / layer / name / "_delta_log").is_dir()
+    location = urllib.parse.urlsplit(table_location(warehouse, table))
+    prefix = f"{location.path.lstrip('/')}/_delta_log/"
+    return boto3.client("s3").list_objects_v2(Bucket=location.netloc, Prefix=prefix, MaxKeys=1)["KeyCount"] > 0
 
 
 def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def view_statements(text: str) -> list[str]:
-    """The statements of the views file, in order, with the currency exponents filled in."""
+def view_statements(text: str) -> list[tuple[str, str]]:
+    """(view name, statement) for each statement of the views file, in order, the currency exponents filled in."""
+    if text.count(EXPONENTS_PLACEHOLDER) != 1:
+        raise ValueError(f"{VIEWS_FILE.name} must hold {EXPONENTS_PLACEHOLDER} once (the currency exponents)")
     exponents = ", ".join(f"({sql_literal(code)}, {exponent})" for code, exponent in MINOR_UNIT_EXPONENTS.items())
-    text = Template(text).substitute(minor_unit_exponents=exponents)
-    return [statement.strip() for statement in re.split(r";\s*$", text, flags=re.MULTILINE) if statement.strip()]
-
-
-def point_catalog(connection: trino.dbapi.Connection, warehouse: str) -> str:
-    if not is_local(warehouse):
-        catalogs = frame(connection, "SHOW CATALOGS")["Catalog"].tolist()
-        if CATALOG not in catalogs:
-            raise QueryFailed(
-                f"Trino has no catalog {CATALOG!r}: on AWS it is static, see infra/trino/lakehouse.properties"
+    statements = re.split(r";\s*$", text.replace(EXPONENTS_PLACEHOLDER, exponents), flags=re.MULTILINE)
+    views = []
+    for statement in filter(None, map(str.strip, statements)):
+        found = VIEW_NAME.search(statement)
+        if found is None or not found.group(1).startswith(f"{VIEWS_SCHEMA}."):
+            raise ValueError(
+                f"{VIEWS_FILE.name}: not a CREATE OR REPLACE VIEW {VIEWS_SCHEMA}.<name>: {statement[:60]!r}"
             )
-        return f"{CATALOG} (static, warehouse {warehouse})"
+        views.append((found.group(1), statement))
+    return views
+
+
+def point_catalogs(connection: trino.dbapi.Connection, warehouse: str) -> str:
+    """The read-only catalog analysts query, and the registry catalog that writes the metastore, both over the
+    warehouse: created for a local one, checked for one on S3 (static catalogs, see infra/trino/)."""
+    if not is_local(warehouse):
+        present = frame(connection, "SHOW CATALOGS")["Catalog"].tolist()
+        missing = [name for name in (CATALOG, REGISTRY_CATALOG) if name not in present]
+        if missing:
+            raise QueryFailed(f"Trino has no catalog {missing[0]!r}: on AWS they are static, see infra/trino/")
+        return f"{CATALOG}, {REGISTRY_CATALOG} (static, warehouse {warehouse})"
     # Recreated every time: a dynamic catalog's properties cannot be read back to see which warehouse it serves.
-    execute(connection, f"DROP CATALOG IF EXISTS {CATALOG}").fetchall()
-    properties = ", ".join(f'"{key}" = {sql_literal(value)}' for key, value in catalog_properties(warehouse).items())
-    execute(connection, f"CREATE CATALOG {CATALOG} USING delta_lake WITH ({properties})").fetchall()
-    return f"{CATALOG} -> {warehouse} (Delta Lake, file metastore in {METASTORE_DIR}/)"
+    for name, read_only in ((CATALOG, True), (REGISTRY_CATALOG, False)):
+        execute(connection, f"DROP CATALOG IF EXISTS {name}").fetchall()
+        properties = catalog_properties(warehouse, read_only)
+        with_clause = ", ".join(f'"{key}" = {sql_literal(value)}' for key, value in properties.items())
+        execute(connection, f"CREATE CATALOG {name} USING delta_lake WITH ({with_clause})").fetchall()
+    return f"{CATALOG} (read-only) -> {warehouse} (Delta Lake, file metastore in {METASTORE_DIR}/)"
 
 
 def register(connection: trino.dbapi.Connection, settings: Settings) -> Registration:
-    done = Registration(catalog=point_catalog(connection, settings.warehouse))
+    done = Registration(catalog=point_catalogs(connection, settings.warehouse))
     for schema in SCHEMAS:
-        execute(connection, f"CREATE SCHEMA IF NOT EXISTS {CATALOG}.{schema}").fetchall()
+        execute(connection, f"CREATE SCHEMA IF NOT EXISTS {REGISTRY_CATALOG}.{schema}").fetchall()
     known = frame(
         connection,
         f"SELECT table_schema || '.' || table_name AS name FROM {CATALOG}.information_schema.tables "
@@ -128,14 +159,25 @@ def register(connection: trino.dbapi.Connection, settings: Settings) -> Registra
             schema, name = table.split(".")
             location = table_location(settings.warehouse, table)
             call = (
-                f"CALL {CATALOG}.system.register_table(schema_name => {sql_literal(schema)}, "
+                f"CALL {REGISTRY_CATALOG}.system.register_table(schema_name => {sql_literal(schema)}, "
                 f"table_name => {sql_literal(name)}, table_location => {sql_literal(location)})"
             )
             execute(connection, call).fetchall()
             done.registered.append(table)
-    for statement in view_statements(VIEWS_FILE.read_text()):
-        execute(connection, statement).fetchall()
-        done.views.append(VIEW_NAME.search(statement).group(1))
+    views = view_statements(VIEWS_FILE.read_text())
+    for name, statement in views:
+        # Created through the registry catalog; the view's own table names resolve in the session's catalog, the
+        # read-only one, which is where analysts query the view.
+        execute(connection, VIEW_NAME.sub(f"CREATE OR REPLACE VIEW {REGISTRY_CATALOG}.{name}", statement)).fetchall()
+        done.views.append(name)
+    stale = frame(
+        connection,
+        f"SELECT table_schema || '.' || table_name AS name FROM {CATALOG}.information_schema.views "
+        f"WHERE table_schema = {sql_literal(VIEWS_SCHEMA)}",
+    )["name"]
+    for name in sorted(set(stale) - set(done.views)):
+        execute(connection, f"DROP VIEW {REGISTRY_CATALOG}.{name}").fetchall()
+        done.dropped.append(name)
     return done
 
 
@@ -151,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def work() -> None:
         settings = settings_from(args)
-        print("\n".join(register(connect(settings), settings).lines()))
+        with connect(settings) as connection:
+            print("\n".join(register(connection, settings).lines()))
 
     return run_entry("lakehouse trino-register", work)
 

@@ -23,8 +23,10 @@ from pyspark.sql import functions as F
 
 from jobs import backfill, bronze, gold, publish, quality, services, silver, sql, trino_register
 from jobs.generate import write_hour_files
-from jobs.services import influxdb, opensearch, trino
-from jobs.settings import settings_from
+from jobs.services import influxdb, opensearch
+from jobs.services.base import free_port
+from jobs.services.trino import TrinoService
+from jobs.settings import service_settings, settings_from
 from jobs.sinks import influx, search
 from jobs.sources import FileSource
 from jobs.spark import build_session
@@ -118,28 +120,40 @@ def main() -> None:
 def trino_merchant_query(spark, settings, days: int = 30, runs: int = 10) -> None:
     """Latency of an analyst's typical query in Trino: one merchant's hourly rows over `days` days.
 
-    The bench's day of gold.merchant_hourly is copied to the `days - 1` dates before it (written as gold writes:
-    one partition per date, sorted by merchant_id), so the table holds `days` full days; the bench is done with it.
+    The last day of gold.merchant_hourly is copied to the `days - 1` dates before it (written as gold writes: one
+    partition per date, sorted by merchant_id), so the table holds `days` such days; the bench is done with it. The
+    query runs on a Trino of the bench's own (its run dir under the bench folder, a free port), stopped at the end.
     """
     hourly = read_table(spark, settings, "gold.merchant_hourly")
     last = hourly.agg(F.max("date")).first()[0]
     back = F.col("days_back").cast("int")
-    shifted = (
-        hourly.crossJoin(spark.range(1, days).withColumnRenamed("id", "days_back"))
+    copies = (
+        hourly.where(F.col("date") == last)
+        .crossJoin(spark.range(1, days).withColumnRenamed("id", "days_back"))
         .withColumn("date", F.date_sub("date", back))
         .withColumn("hour_start", F.col("hour_start") - F.make_interval(days=back))
         .drop("days_back")
     )
     started = time.monotonic()
-    shifted.repartition("date").sortWithinPartitions("merchant_id", "hour_start").write.format("delta").mode(
+    copies.repartition("date").sortWithinPartitions("merchant_id", "hour_start").write.format("delta").mode(
         "append"
     ).save(settings.table_path("gold.merchant_hourly"))
-    print(f"trino   copied gold.merchant_hourly to {days} days in {time.monotonic() - started:.1f} s")
+    print(f"trino   copied {last} of gold.merchant_hourly to {days} days in {time.monotonic() - started:.1f} s")
 
-    services.up(["trino"], quiet=True)
-    settings = replace(settings, trino_url=trino.TrinoService.configured().url)
-    trino_register.register(sql.connect(settings), settings)
-    connection = sql.connect(settings)
+    own_trino = replace(
+        service_settings(), run_dir=Path(settings.warehouse).parent / "run", port_overrides={"trino": free_port()}
+    )
+    services.up(["trino"], settings=own_trino, quiet=True)
+    try:
+        settings = replace(settings, trino_url=TrinoService.configured(own_trino).url)
+        with sql.connect(settings) as connection:
+            trino_register.register(connection, settings)
+            print_merchant_query_latency(connection, last, days, runs)
+    finally:
+        services.down(["trino"], settings=own_trino, quiet=True)
+
+
+def print_merchant_query_latency(connection, last, days: int, runs: int) -> None:
     size = sql.frame(connection, "SELECT count(*) AS n, count(DISTINCT date) AS days FROM gold.merchant_hourly")
     merchant = sql.frame(
         connection,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -18,8 +17,8 @@ from pyspark.sql import DataFrame, SparkSession
 
 from jobs import services
 from jobs.contract import load_schema, supported_versions
-from jobs.services.base import LOOPBACK, Service
-from jobs.settings import ServiceSettings, Settings, settings_from
+from jobs.services.base import Service, free_port
+from jobs.settings import ServiceSettings, Settings, service_settings, settings_from
 from jobs.spark import build_session
 
 INGESTED_AT = datetime(2026, 11, 24, 15, 0, 0, tzinfo=UTC)
@@ -117,26 +116,6 @@ def bronze_records(
 # --- local services ----------------------------------------------------------------------------------------
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind((LOOPBACK, port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port(span: int = 1) -> int:
-    """A loopback port that is free now, with the `span - 1` ports above it (Kafka's controller takes port + 1)."""
-    for _ in range(100):
-        with socket.socket() as probe:
-            probe.bind((LOOPBACK, 0))
-            port = probe.getsockname()[1]
-        if port + span <= 65536 and all(_port_free(port + offset) for offset in range(1, span)):
-            return port
-    raise RuntimeError(f"no {span} free loopback ports in a row")
-
-
 @pytest.fixture(scope="session")
 def session_service_settings(tmp_path_factory: pytest.TempPathFactory) -> ServiceSettings:
     """Where this test session runs its services: a run dir of its own under pytest's temporary folder, free ports.
@@ -153,7 +132,8 @@ def session_service_settings(tmp_path_factory: pytest.TempPathFactory) -> Servic
         "opensearch": free_port(span=2),
         "trino": free_port(),
     }
-    return ServiceSettings(run_dir=tmp_path_factory.mktemp("run"), port_overrides=ports)
+    java_home = service_settings().trino_java_home
+    return ServiceSettings(run_dir=tmp_path_factory.mktemp("run"), port_overrides=ports, trino_java_home=java_home)
 
 
 @contextmanager

@@ -12,11 +12,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+import trino
 from confluent_kafka import Consumer, Producer
-from conftest import free_port
 
 from jobs.services import kafka, kinesis
-from jobs.services.base import LOOPBACK
+from jobs.services.base import LOOPBACK, free_port
 from jobs.settings import UsageError, service_settings
 from jobs.sinks import influx, search
 
@@ -93,6 +93,12 @@ def assert_opensearch_round_trip(url: str) -> None:
     assert [(hit["_id"], hit["_source"]["units"]) for hit in hits] == [("m-1|sku-1", 2)]
 
 
+def assert_trino_round_trip(port: int) -> None:
+    cursor = trino.dbapi.connect(host=LOOPBACK, port=port, user="test").cursor()
+    cursor.execute("SELECT node_version, coordinator FROM system.runtime.nodes")
+    assert cursor.fetchall() == [["476", True]]
+
+
 @pytest.fixture
 def private_env(tmp_path: Path) -> dict[str, str]:
     """An environment whose services live in this test's folder, on free ports: no other test or developer sees them.
@@ -104,6 +110,7 @@ def private_env(tmp_path: Path) -> dict[str, str]:
         "LAKEHOUSE_KINESIS_PORT": str(free_port()),
         "LAKEHOUSE_INFLUXDB_PORT": str(free_port(span=2)),  # its RPC service takes the next port
         "LAKEHOUSE_OPENSEARCH_PORT": str(free_port(span=2)),  # its transport takes the next port
+        "LAKEHOUSE_TRINO_PORT": str(free_port()),
     }
     yield env
     lakehouse_services("down", env=env)
@@ -121,6 +128,7 @@ def test_up_status_use_down(private_env, tmp_path):
         "kinesis": "up",
         "influxdb": "up",
         "opensearch": "up",
+        "trino": "up",
     }
 
     status = states(lakehouse_services("status", env=private_env).stdout)
@@ -138,12 +146,13 @@ def test_up_status_use_down(private_env, tmp_path):
     assert_kinesis_round_trip(f"http://{kinesis_address}")
     assert_influxdb_round_trip(f"http://{LOOPBACK}:{private_env['LAKEHOUSE_INFLUXDB_PORT']}")
     assert_opensearch_round_trip(f"http://{LOOPBACK}:{private_env['LAKEHOUSE_OPENSEARCH_PORT']}")
+    assert_trino_round_trip(int(private_env["LAKEHOUSE_TRINO_PORT"]))
 
     down = lakehouse_services("down", env=private_env)
     assert down.returncode == 0, down.stderr
     after = states(lakehouse_services("status", env=private_env).stdout)
     assert {name: words[:3] for name, words in after.items()} == {
-        name: ["down", "pid", "-"] for name in ("kafka", "kinesis", "influxdb", "opensearch")
+        name: ["down", "pid", "-"] for name in ("kafka", "kinesis", "influxdb", "opensearch", "trino")
     }
     assert not (run_dir / "kafka" / "kafka.pid").exists() and not (run_dir / "kinesis" / "kinesis.pid").exists()
 
@@ -186,7 +195,7 @@ def test_kinesis_fixture_points_boto3_at_kinesalite(kinesis_service):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["up", "nosuch"], "unknown service 'nosuch' (one of: kafka, kinesis, influxdb, opensearch)"),
+        (["up", "nosuch"], "unknown service 'nosuch' (one of: kafka, kinesis, influxdb, opensearch, trino)"),
         (["sideways"], "invalid choice: 'sideways'"),
         (["down", "--timeout", "0"], "expected a positive number of seconds"),
     ],

@@ -3,6 +3,8 @@ equals what Spark reads; the analyst views run and agree with the tables; the no
 
 from __future__ import annotations
 
+import http.server
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,6 +18,7 @@ from pyspark.sql.types import DoubleType, LongType
 from jobs import notebooks, pipeline, sql, trino_register
 from jobs.generate import write_hour_files
 from jobs.report import MINOR_UNIT_EXPONENTS
+from jobs.services.base import LOOPBACK
 from jobs.settings import Settings
 from jobs.sources import FileSource
 from jobs.synthetic import EventGenerator, GeneratorConfig
@@ -28,10 +31,7 @@ CONFIG = GeneratorConfig(
     events=6000, hours=60, merchants=50, seed=5, late_rate=0.05, start=datetime(2026, 11, 20, 6, tzinfo=UTC)
 )
 GOLD_TABLES = [name for name in TABLES if name.startswith("gold.")]
-VIEWS = [
-    trino_register.VIEW_NAME.search(statement).group(1)
-    for statement in trino_register.view_statements(trino_register.VIEWS_FILE.read_text())
-]
+VIEWS = [name for name, _ in trino_register.view_statements(trino_register.VIEWS_FILE.read_text())]
 
 
 @pytest.fixture(scope="module")
@@ -113,26 +113,42 @@ def test_gold_tables_equal_what_spark_reads(spark, lakehouse, trino):
 
 def test_every_analyst_view_runs(trino):
     for view in VIEWS:
-        assert one_row(trino, f"SELECT count(*) AS n FROM {view}")["n"] > 0, view
+        # Every column fetched, so that each expression (money, ranks, buckets) is really computed.
+        assert len(sql.frame(trino, f"SELECT * FROM {view}")) > 0, view
 
 
 def test_views_agree_with_the_tables(spark, lakehouse, trino):
+    units = sql.frame(trino, "SELECT currency, exponent FROM analyst.currency_units")
+    assert dict(zip(units["currency"], units["exponent"], strict=True)) == MINOR_UNIT_EXPONENTS
+
     sales = read_table(spark, lakehouse, "gold.merchant_hourly_sales")
     net_minor = {
-        row["currency"]: row["net"] for row in sales.groupBy("currency").agg(F.sum("net_minor").alias("net")).collect()
+        r["currency"]: r["net"] for r in sales.groupBy("currency").agg(F.sum("net_minor").alias("net")).collect()
     }
-    summary = sql.frame(
-        trino,
-        "SELECT currency, sum(net_minor) AS net_minor, sum(net) AS net FROM analyst.merchant_daily_summary "
-        "WHERE currency IS NOT NULL GROUP BY currency",
-    )
-    assert dict(zip(summary["currency"], summary["net_minor"], strict=True)) == net_minor
     assert {"JPY", "EUR"} <= set(net_minor)  # a currency without decimals and one with two are both checked
-    for currency, minor, major in summary.itertuples(index=False):
-        assert Decimal(major) == Decimal(minor).scaleb(-MINOR_UNIT_EXPONENTS.get(currency, 2)), currency
-    daily_events = read_table(spark, lakehouse, "gold.merchant_daily").agg(F.sum("events")).first()[0]
-    merchant_days = sql.frame(trino, "SELECT DISTINCT merchant_id, date, events FROM analyst.merchant_daily_summary")
-    assert merchant_days["events"].sum() == daily_events
+    for view in ("analyst.merchant_hourly_sales", "analyst.merchant_daily_sales"):
+        totals = sql.frame(trino, f"SELECT currency, sum(net_minor) AS minor, sum(net) AS major FROM {view} GROUP BY 1")
+        assert dict(zip(totals["currency"], totals["minor"], strict=True)) == net_minor, view
+        for currency, minor, major in totals.itertuples(index=False):
+            assert Decimal(major) == Decimal(minor).scaleb(-MINOR_UNIT_EXPONENTS.get(currency, 2)), (view, currency)
+
+    daily = read_table(spark, lakehouse, "gold.merchant_daily").agg(
+        F.count(F.lit(1)).alias("rows"), F.sum("events").alias("events"), F.sum("orders").alias("orders")
+    )
+    summary = one_row(
+        trino,
+        "SELECT count(*) AS rows, sum(events) AS events, sum(orders) AS orders FROM analyst.merchant_daily_summary",
+    )
+    assert summary == daily.first().asDict()  # one row per merchant and day: nothing counted twice
+    by_currency = sql.frame(
+        trino,
+        "SELECT currency, sum(net) AS net FROM analyst.merchant_daily_summary "
+        "CROSS JOIN UNNEST(net_by_currency) AS sales (currency, net) GROUP BY 1",
+    )
+    daily_sales = sql.frame(trino, "SELECT currency, sum(net) AS net FROM analyst.merchant_daily_sales GROUP BY 1")
+    assert dict(zip(by_currency["currency"], by_currency["net"], strict=True)) == dict(
+        zip(daily_sales["currency"], daily_sales["net"], strict=True)
+    )
 
     products = read_table(spark, lakehouse, "gold.product_daily")
     assert one_row(trino, "SELECT count(*) AS n FROM analyst.top_products")["n"] == products.count()
@@ -144,15 +160,18 @@ def test_views_agree_with_the_tables(spark, lakehouse, trino):
     )
     assert misranked["n"] == 0
 
-    quarantine = read_table(spark, lakehouse, "silver.quarantine")
-    breakdown = sql.frame(trino, "SELECT reason, records, landed FROM analyst.quarantine_breakdown")
-    expected = {row["reason"]: row["count"] for row in quarantine.groupBy("reason").count().collect()}
-    assert dict(zip(breakdown["reason"], breakdown["records"], strict=True)) == expected
-    assert set(breakdown["landed"]) == {read_table(spark, lakehouse, "bronze.events").count()}
+    quarantine = read_table(spark, lakehouse, "silver.quarantine").groupBy("ingest_date", "reason").count()
+    landed = read_table(spark, lakehouse, "bronze.events").groupBy("ingest_date").count()
+    expected = {(r["ingest_date"], r["reason"]): r["count"] for r in quarantine.collect()}
+    expected_landed = {r["ingest_date"]: r["count"] for r in landed.collect()}
+    breakdown = sql.frame(trino, "SELECT ingest_date, reason, records, landed FROM analyst.quarantine_breakdown")
+    assert {(r.ingest_date, r.reason): r.records for r in breakdown.itertuples()} == expected
+    assert all(r.landed == expected_landed[r.ingest_date] for r in breakdown.itertuples())
 
     silver = read_table(spark, lakehouse, "silver.events")
-    profile = sql.frame(trino, "SELECT lateness, sum(events) AS events FROM analyst.late_arrival_profile GROUP BY 1")
-    assert profile["events"].sum() == silver.count()
+    late = silver.where(F.col("ingested_at") >= F.col("event_hour") + F.expr("INTERVAL 1 HOUR")).count()
+    profile = one_row(trino, "SELECT sum(events) AS events, sum(late_events) AS late FROM analyst.late_arrival_profile")
+    assert profile == {"events": silver.count(), "late": late}
 
 
 def test_notebooks_execute_against_trino(lakehouse, trino):
@@ -182,7 +201,7 @@ def test_a_failing_cell_names_the_notebook_and_cell(tmp_path, trino):
     )
     path = tmp_path / "broken.ipynb"
     nbformat.write(notebook, path)
-    with pytest.raises(notebooks.NotebookFailed, match=r"broken.ipynb, cell 1: QueryFailed: TABLE_NOT_FOUND"):
+    with pytest.raises(notebooks.NotebookFailed, match=r"broken.ipynb, cell 2 of 2: QueryFailed: TABLE_NOT_FOUND"):
         notebooks.execute(path)
 
 
@@ -191,6 +210,13 @@ def test_notebooks_are_stored_without_outputs():
         for cell in nbformat.read(path, as_version=4).cells:
             if cell.cell_type == "code":
                 assert cell.outputs == [] and cell.execution_count is None, f"{path.name} holds outputs"
+
+
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every request with an error page (no POST handler), without logging to stderr."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
 
 
 def test_sql_command_prints_rows_and_one_line_errors(spark, lakehouse, trino, capsys):
@@ -209,6 +235,17 @@ def test_sql_command_prints_rows_and_one_line_errors(spark, lakehouse, trino, ca
     assert out.splitlines() == ["merchant_id,events", *[f"{row['merchant_id']},{row['events']}" for row in top]]
     assert "(3 rows, more not shown (--limit 3)" in err
 
+    rows = read_table(spark, lakehouse, "gold.merchant_daily").count()
+    for write in (
+        "DELETE FROM gold.merchant_daily",
+        "DROP TABLE gold.merchant_daily",
+        "DROP VIEW analyst.top_products",
+    ):
+        assert sql.main([write, *url]) == 1, write  # analysts' catalog is read-only
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "PERMISSION_DENIED" in err[0], err
+    assert read_table(spark, lakehouse, "gold.merchant_daily").count() == rows
+
     assert sql.main(["SELECT * FROM gold.no_such_table", *url]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "TABLE_NOT_FOUND" in err[0] and "no_such_table" in err[0]
@@ -219,6 +256,16 @@ def test_sql_command_prints_rows_and_one_line_errors(spark, lakehouse, trino, ca
         "lakehouse sql: failed: QueryFailed: Trino is not reachable at 127.0.0.1:9 (start it with "
         "`lakehouse services up trino`)"
     ]
+
+    # Another HTTP server on that port (here one that answers 404 to everything).
+    server = http.server.HTTPServer((LOOPBACK, 0), QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert sql.main(["SELECT 1", "--trino-url", f"http://{LOOPBACK}:{server.server_port}"]) == 1
+    finally:
+        server.shutdown()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"no answer from Trino at {LOOPBACK}:{server.server_port}" in err[0], err
 
 
 def test_trino_sees_new_commits_without_registering_again(spark, lakehouse, trino):

@@ -117,6 +117,27 @@ def port_open(port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def _port_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(span: int = 1) -> int:
+    """A loopback port that is free now, with the `span - 1` ports above it (Kafka's controller takes port + 1), for
+    services of a test session or a benchmark that must not meet those of `lakehouse services up`."""
+    for _ in range(100):
+        with socket.socket() as probe:
+            probe.bind((LOOPBACK, 0))
+            port = probe.getsockname()[1]
+        if port + span <= 65536 and all(_port_free(port + offset) for offset in range(1, span)):
+            return port
+    raise ServiceError(f"no {span} free loopback ports in a row")
+
+
 def fetch_once(stamp: Path, inputs: Sequence[Path], fetch: Callable[[], None]) -> None:
     """Run `fetch` unless `stamp` holds the digest of `inputs` (a pom, a lock file), so a changed pin fetches again.
 

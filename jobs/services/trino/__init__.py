@@ -22,13 +22,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Self
 
-from jobs.services.base import LOOPBACK, Service, ServiceError, fetch_once, port_open, run_tool
+from jobs.services.base import LOOPBACK, MavenJarsService, ServiceError, fetch_once, port_open
 from jobs.settings import TRINO_JAVA_HOME, ServiceSettings, service_settings
 
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
-VERSION = "476"  # as in pom.xml
-# What the server needs of the tarball: its libraries and the one connector that reads Delta tables.
+# What the server needs of the tarball (trino-server-<version>/...): its libraries and the one connector that reads
+# Delta tables.
 UNPACKED = ("lib/", "plugin/delta-lake/")
 # Trino's recommended JVM options (G1, exit on OOM, attach for its JOL memory accounting), with a 2 GB heap.
 JVM_OPTIONS = [
@@ -50,10 +50,11 @@ MAIN_CLASS = "io.trino.server.TrinoServer"
 
 
 @dataclass(frozen=True)
-class TrinoService(Service):
+class TrinoService(MavenJarsService):
     java_home: Path = TRINO_JAVA_HOME
 
     name = "trino"
+    pom = POM
     default_port = 18080
     start_timeout = 120.0
 
@@ -64,7 +65,11 @@ class TrinoService(Service):
 
     @property
     def server_dir(self) -> Path:
-        return self.fetch_dir / f"trino-server-{VERSION}"
+        """The unpacked trino-server-<version> folder (the version is pom.xml's alone)."""
+        found = sorted(self.fetch_dir.glob("trino-server-*/"))
+        if not found:
+            raise ServiceError(f"Trino is not fetched into {self.fetch_dir}: run `lakehouse services fetch trino`")
+        return found[-1]
 
     @property
     def etc_dir(self) -> Path:
@@ -75,27 +80,26 @@ class TrinoService(Service):
         return self.java_home / "bin" / "java"
 
     def fetch(self) -> None:
-        fetch_once(self.fetch_dir / ".fetched", [POM], self._download)
+        fetch_once(self.fetch_dir / ".fetched", [self.pom], self._download)
 
     def _download(self) -> None:
-        shutil.rmtree(self.fetch_dir, ignore_errors=True)
-        dist = self.fetch_dir / "dist"
-        command = ["mvn", "--batch-mode", "--quiet", "-f", str(POM), "dependency:copy-dependencies"]
-        run_tool([*command, f"-DoutputDirectory={dist}"], "downloading trino-server with Maven")
-        [tarball] = dist.glob("trino-server-*.tar.gz")
-        prefixes = tuple(f"{self.server_dir.name}/{part}" for part in UNPACKED)
+        for old in self.fetch_dir.glob("trino-server-*/"):
+            shutil.rmtree(old)
+        self._copy_jars()  # the tarball, into <fetch dir>/libs
+        [tarball] = self.libs.glob("trino-server-*.tar.gz")
+        prefixes = tuple(f"{tarball.name.removesuffix('.tar.gz')}/{part}" for part in UNPACKED)
         with tarfile.open(tarball) as archive:
             # The tarball hard-links jars that plugins share: tarfile copies a link's data when its target is not
             # among the members unpacked, which `tar` would refuse.
             members = [member for member in archive if member.name.startswith(prefixes)]
             archive.extractall(self.fetch_dir, members=members, filter="data")
-        shutil.rmtree(dist)  # Maven's local repository keeps the tarball
+        shutil.rmtree(self.libs)  # Maven's local repository keeps the tarball
 
     def prepare(self) -> None:
         super().prepare()
         if not self.java.is_file():
             raise ServiceError(
-                f"Trino {VERSION} needs Java 24 or later: no {self.java} (set LAKEHOUSE_TRINO_JAVA_HOME to a JDK 25)"
+                f"Trino needs Java 24 or later: no {self.java} (set LAKEHOUSE_TRINO_JAVA_HOME to a JDK 25)"
             )
         (self.etc_dir / "catalog").mkdir(parents=True, exist_ok=True)
         config = {
@@ -146,3 +150,8 @@ class TrinoService(Service):
 
     def exports(self) -> dict[str, str]:
         return {"LAKEHOUSE_TRINO_URL": self.url}
+
+
+def url(settings: ServiceSettings | None = None) -> str:
+    """`http://127.0.0.1:<LAKEHOUSE_TRINO_PORT>`: where the local Trino is."""
+    return TrinoService.configured(settings).url

@@ -97,7 +97,7 @@ demo: setup
 	$(BIN)/lakehouse report --warehouse $(DEMO)/warehouse && \
 	$(BIN)/lakehouse services up trino && \
 	$(BIN)/lakehouse trino-register --warehouse $(DEMO)/warehouse && \
-	$(BIN)/lakehouse sql "SELECT merchant_id, date, currency, orders, net FROM analyst.merchant_daily_summary \
+	$(BIN)/lakehouse sql "SELECT merchant_id, date, currency, orders, net FROM analyst.merchant_daily_sales \
 	    ORDER BY orders DESC, merchant_id LIMIT 5" && \
 	echo "demo finished in $$(( $$(date +%s) - start )) s; tables under $(DEMO)/warehouse;" \
 	    "Trino stays up for lakehouse sql and make notebooks (make services-down stops it)"

@@ -47,19 +47,17 @@ def connect(settings: Settings, schema: str | None = None) -> trino.dbapi.Connec
 @contextmanager
 def trino_errors(connection: trino.dbapi.Connection) -> Iterator[None]:
     """Trino's errors as QueryFailed: its own message for a refused or failed query, one line for a server down."""
+    where = f"{connection.host}:{connection.port}"
     try:
         yield
     except TrinoQueryError as error:
         raise QueryFailed(f"{error.error_name}: {error.message}") from None
     except (TrinoConnectionError, requests.exceptions.ConnectionError):
-        where = f"{connection.host}:{connection.port}"
         raise QueryFailed(f"Trino is not reachable at {where} (start it with `lakehouse services up trino`)") from None
     except trino.exceptions.HttpError as error:  # e.g. another server on that port; its body may be a page of HTML
         status = str(error).split(":", 1)[0]
-        where = f"{connection.host}:{connection.port}"
         raise QueryFailed(f"no answer from Trino at {where}: HTTP {status} (is it Trino?)") from None
     except trino.exceptions.Error as error:
-        where = f"{connection.host}:{connection.port}"
         raise QueryFailed(f"no answer from Trino at {where}: {first_line(error)}") from None
 
 

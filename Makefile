@@ -1,4 +1,4 @@
-# The one entry point for people and CI. `make demo` and `make test` work on a fresh clone.
+# The one entry point for people and CI. `make demo` and `make test` work on a fresh clone; `make help` lists the rest.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,9 +12,15 @@ BENCH_EVENTS ?= 2000000
 # that id back at Maven Central.
 MVN    := mvn --batch-mode --quiet --settings $(CURDIR)/.mvn/settings.xml
 
-.PHONY: setup services services-up services-down demo notebooks demo-publish demo-stream test test-kill test-unit lint bench freshness chaos clean
+.PHONY: help setup setup-core services services-up services-down demo notebooks demo-publish demo-stream test \
+        test-fast test-slow test-kill lint bench freshness chaos clean
 
-setup: $(VENV)/.installed $(JARS)/.resolved services $(AIRFLOW_VENV)/.installed
+help: ## this list
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+setup: setup-core services $(AIRFLOW_VENV)/.installed ## everything: venv, jars, local services, Airflow's venv
+
+setup-core: $(VENV)/.installed $(JARS)/.resolved ## the venv and Spark's jars: all that make test-fast needs
 
 # The venv is rebuilt whenever the pins or setup.py change.
 $(VENV)/.installed: requirements.txt setup.py
@@ -31,7 +37,7 @@ $(AIRFLOW_VENV)/.installed: requirements-airflow.txt
 	touch $@
 
 # Delta's jars, resolved by Maven from pom.xml into a git-ignored folder (no Ivy download at session start).
-# jobs/spark.py hands them to sessions it builds; spark-defaults.conf in the venv's pyspark hands them to
+# jobs/platform/session.py hands them to sessions it builds; spark-defaults.conf in the venv's pyspark hands them to
 # `spark-submit jobs/<job>.py`, whose driver JVM starts before the job's code runs.
 $(JARS)/.resolved: pom.xml .mvn/settings.xml $(VENV)/.installed
 	rm -rf $(JARS)
@@ -73,7 +79,7 @@ $(SERVICES)/kinesis/.fetched: jobs/services/kinesis/package.json jobs/services/k
 # Kafka on 127.0.0.1:19092 and Kinesis on 127.0.0.1:14567 until `make services-down`; state and logs under .run/.
 # The same pipeline fed by a real Kafka broker: 60,000 generator events sent at 2,000/s, then an hourly-style run.
 STREAM_SOURCE := kafka:127.0.0.1:19092/demo-events
-demo-stream: setup
+demo-stream: setup ## the pipeline fed by a local Kafka broker
 	rm -rf $(DEMO)-stream
 	$(BIN)/lakehouse services up kafka
 	$(BIN)/python -c 'from jobs.services import kafka; kafka.create_topic("demo-events", 4)'
@@ -82,13 +88,13 @@ demo-stream: setup
 	    --checkpoints $(DEMO)-stream/checkpoints
 	$(BIN)/lakehouse report --warehouse $(DEMO)-stream/warehouse
 
-services-up: setup
+services-up: setup ## start every local service on loopback (state and logs under .run/)
 	$(BIN)/lakehouse services up
 
-services-down: $(VENV)/.installed
+services-down: $(VENV)/.installed ## stop them
 	$(BIN)/lakehouse services down
 
-demo: setup
+demo: setup ## the main job on 1,000,000 synthetic events, a report, and one Trino query
 	rm -rf $(DEMO)
 	@start=$$(date +%s); \
 	$(BIN)/lakehouse generate --out $(DEMO)/landing --events 1000000 --hours 48 && \
@@ -103,7 +109,7 @@ demo: setup
 	    "Trino stays up for lakehouse sql and make notebooks (make services-down stops it)"
 
 # Run the analyst notebooks against the demo's warehouse in Trino; outputs in notebooks/executed/.
-notebooks: setup
+notebooks: setup ## run the analyst notebooks against the demo's warehouse in Trino
 	test -d $(DEMO)/warehouse || $(MAKE) demo
 	$(BIN)/lakehouse services up trino
 	$(BIN)/lakehouse trino-register --warehouse $(DEMO)/warehouse
@@ -111,7 +117,7 @@ notebooks: setup
 
 # Publish the demo's gold to a local InfluxDB and OpenSearch (started if not up), then search one merchant's
 # products and read its hourly points back; `make services-down` stops them.
-demo-publish: setup
+demo-publish: setup ## publish the demo's gold to a local InfluxDB and OpenSearch, then read it back
 	test -d $(DEMO)/warehouse || $(MAKE) demo
 	$(BIN)/lakehouse services up influxdb opensearch
 	$(BIN)/lakehouse publish --sinks influxdb,opensearch --warehouse $(DEMO)/warehouse
@@ -119,30 +125,34 @@ demo-publish: setup
 	curl -sG http://127.0.0.1:18086/query --data-urlencode db=merchant_insights --data-urlencode \
 	    "q=SELECT events, orders, sessions FROM merchant_hourly WHERE merchant_id = 'm000000' LIMIT 3"; echo
 
-test: setup lint
-	$(BIN)/pytest
+# One pytest session for every tier, fastest first: they share one Spark session and each service starts once.
+test: setup lint ## lint, type check, and every test tier (what .ci/run runs)
+	$(BIN)/pytest tests/unit tests/spark tests/integration tests/slow
 
-# Only the kill tests (about 6 minutes), with their kill log on the console.
-test-kill: setup
-	$(BIN)/pytest -m kill -s
+test-fast: setup-core ## the unit and spark tiers: no service, no download beyond setup-core
+	$(BIN)/pytest tests/unit tests/spark
 
-test-unit: setup
-	$(BIN)/pytest -m "not integration"
+test-slow: setup ## the slow tier alone: kill drills, the backfill proof, the DAG run, outage runs
+	$(BIN)/pytest tests/slow
 
-lint: $(VENV)/.installed
+test-kill: setup ## only the kill drills, with their kill log on the console
+	$(BIN)/pytest -m kill -s tests/slow
+
+lint: $(VENV)/.installed ## ruff (lint and format) and mypy over jobs/
 	$(BIN)/ruff check jobs tests scripts dags
 	$(BIN)/ruff format --check jobs tests scripts dags
+	$(BIN)/mypy
 
-bench: setup
+bench: setup ## stage throughput, publish rates, backfill and Trino latency on BENCH_EVENTS events
 	$(BIN)/python scripts/bench.py --events $(BENCH_EVENTS)
 
 # Continuous mode under load: send -> visible in gold, p50/p95/p99 (starts the local Kafka).
-freshness: setup
+freshness: setup ## send -> visible in gold under load (starts the local Kafka)
 	$(BIN)/python scripts/freshness.py
 
 # 20 SIGKILLs of the continuously running pipeline; prints what was lost and doubled (starts the local Kafka).
-chaos: setup
+chaos: setup ## 20 SIGKILLs of the continuously running pipeline, then what was lost and doubled
 	$(BIN)/python scripts/chaos.py --kills 20
 
-clean:
+clean: ## remove what the demo, the bench and runs wrote
 	rm -rf $(DEMO) $(DEMO)-stream bench warehouse checkpoints landing spark-warehouse

@@ -112,13 +112,13 @@ with DAG(
     # A failed gate stops the line: later runs wait at their gate (depends_on_past) until it is cleared or marked
     # successful, so gold does not drain the suspect records in the next run.
     quarantine_gate = lakehouse_job(
-        "quarantine_gate", "checks", ["quarantine", *INTERVAL_HOUR], retries=0, depends_on_past=True
+        "quarantine_gate", "hour_checks", ["quarantine", *INTERVAL_HOUR], retries=0, depends_on_past=True
     )
     gold = lakehouse_job("gold", "gold")
     publishes = [lakehouse_job(f"publish_{sink}", "publish", ["--sinks", sink]) for sink in SINKS]
     freshness = lakehouse_job(
         "freshness",
-        "checks",
+        "hour_checks",
         ["freshness", *INTERVAL_HOUR],
         # Runs when the publishes have failed too: a stale hour must be reported, not skipped. No retries: nothing
         # else runs in this run, and the next run cannot start before this one ends.

@@ -10,7 +10,7 @@
 3. publish: what gold changed goes to the configured sinks through the change feed, as after any run.
 Nothing else is written. A backfill cut short is rerun as it is: every step replaces, none adds (one gap: an event
 that step 1 removed from another date's hour, in a run stopped before step 2, is not found again by the rerun).
-Incremental runs skip the commits a backfill makes (see tables.follow_new_rows), so pause them meanwhile: both
+Incremental runs skip the commits a backfill makes (see storage.delta.follow_new_rows), so pause them meanwhile: both
 write the same partitions, and the loser of a conflicting commit fails. Spark-submit: `spark-submit jobs/backfill.py`.
 """
 
@@ -20,25 +20,17 @@ import sys
 import time
 from collections import defaultdict
 from datetime import date, datetime
-from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs import gold, publish, silver
-from jobs.contract import registry
-from jobs.entry import StageReport, run_entry, spark_session
-from jobs.health import TABLE as HEALTH
-from jobs.replay import days
-from jobs.settings import (
-    JobArgumentParser,
-    Settings,
-    Slice,
-    UsageError,
-    add_settings_arguments,
-    parse_date,
-    settings_from,
-)
-from jobs.tables import (
+from jobs.platform.arguments import JobArgumentParser, Slice, days, parse_date
+from jobs.platform.commands import command_parser
+from jobs.platform.exits import run_entry
+from jobs.platform.progress import StageReport
+from jobs.platform.session import spark_session
+from jobs.platform.settings import Settings, UsageError, settings_from
+from jobs.storage.delta import (
     ensure_tables,
     is_in,
     read_table,
@@ -48,6 +40,8 @@ from jobs.tables import (
     sql_literal,
     table_version,
 )
+from jobs.storage.tables import BATCH_HEALTH, BRONZE_EVENTS, GOLD_TABLES, QUARANTINE, SILVER_EVENTS
+from jobs.transforms.contract import registry_of
 from jobs.transforms.validation import quarantined_records
 
 STAGES = ("silver", "gold", "publish")
@@ -83,22 +77,22 @@ def rebuild_silver_day(spark: SparkSession, settings: Settings, day: date, repor
     def replace_day(
         spark: SparkSession, settings: Settings, validated: DataFrame, accepted: DataFrame, _: set[date]
     ) -> int:
-        replace_where(settings, silver.QUARANTINE, quarantined_records(validated), is_in("ingest_date", [day]))
-        version = table_version(spark, settings, silver.EVENTS)
+        replace_where(settings, QUARANTINE.name, quarantined_records(validated), is_in("ingest_date", [day]))
+        version = table_version(spark, settings, SILVER_EVENTS.name)
         written = replace_in_scope(
             spark,
             settings,
-            silver.EVENTS,
+            SILVER_EVENTS.name,
             accepted,
             match="t.event_id = s.event_id",
             scope=ingested_on(day),
             replaces="s.ingested_at < t.ingested_at",
         )
-        before = read_table_version(spark, settings, silver.EVENTS, version).alias("t").filter(ingested_on(day))
+        before = read_table_version(spark, settings, SILVER_EVENTS.name, version).alias("t").filter(ingested_on(day))
         hours.update(event_hours(before.exceptAll(after_day(spark, settings, day))))
         return written
 
-    records = read_table(spark, settings, silver.SOURCE).filter(is_in("ingest_date", [day]))
+    records = read_table(spark, settings, BRONZE_EVENTS.name).filter(is_in("ingest_date", [day]))
     silver.process_records(spark, settings, records, report, f"backfill of records ingested {day}", replace_day)
     # Read from the table, not from this run's diff, so that a backfill rerun after a stop between its silver and
     # gold stages still recomputes the hours of the late events.
@@ -106,12 +100,14 @@ def rebuild_silver_day(spark: SparkSession, settings: Settings, day: date, repor
 
 
 def after_day(spark: SparkSession, settings: Settings, day: date) -> DataFrame:
-    return read_table(spark, settings, silver.EVENTS).alias("t").filter(ingested_on(day))
+    return read_table(spark, settings, SILVER_EVENTS.name).alias("t").filter(ingested_on(day))
 
 
 def backfill(spark: SparkSession, settings: Settings, first: date, last: date, stages: list[str]) -> StageReport:
     """Run the chosen stages over the range, printing a line per day; returns the totals."""
-    ensure_tables(spark, settings, [silver.SOURCE, silver.EVENTS, silver.QUARANTINE, *gold.GOLD_TABLES, HEALTH])
+    ensure_tables(
+        spark, settings, [BRONZE_EVENTS.name, SILVER_EVENTS.name, QUARANTINE.name, *GOLD_TABLES, BATCH_HEALTH.name]
+    )
     total = StageReport("backfill")
     range_days = days(first, last)
     changed_hours: set[datetime] = set()
@@ -156,8 +152,7 @@ def parse_stages(text: str) -> list[str]:
 
 
 def build_parser() -> JobArgumentParser:
-    parser = JobArgumentParser(prog="lakehouse backfill", description=__doc__.splitlines()[0])
-    add_settings_arguments(parser)
+    parser = command_parser("backfill", __doc__)
     parser.add_argument("--from", dest="first", type=parse_date, required=True, help="first UTC date (YYYY-MM-DD)")
     parser.add_argument("--to", dest="last", type=parse_date, required=True, help="last UTC date, included")
     parser.add_argument(
@@ -176,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"--to {args.last} is before --from {args.first}")
         if (args.last - args.first).days + 1 > MAX_DAYS:
             raise UsageError(f"a backfill covers at most {MAX_DAYS} days; split {args.first} to {args.last}")
-        registry(Path(settings.schemas))  # a bad registry folder fails here, before Spark starts
+        registry_of(settings)
         with spark_session(settings, "backfill") as spark:
             started = time.monotonic()
             total = backfill(spark, settings, args.first, args.last, stages)

@@ -1,55 +1,45 @@
-"""The `lakehouse` command: dispatches to each job's main()."""
+"""The `lakehouse` command: dispatches to each command's main(), importing only that command's module (so that
+`lakehouse --help` and the services that do not use Spark start without loading it)."""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
-from jobs import (
-    airflow_local,
-    backfill,
-    bronze,
-    checks,
-    generate,
-    gold,
-    notebooks,
-    pipeline,
-    produce,
-    product_search,
-    publish,
-    quality_summary,
-    replay,
-    report,
-    silver,
-    sql,
-    trino_register,
-)
-from jobs.services import cli as services_cli
-
 COMMANDS = {
-    "generate": (generate.main, "write synthetic JSON Lines events"),
-    "bronze": (bronze.main, "land new source records in bronze.events"),
-    "silver": (silver.main, "validate and de-duplicate bronze into silver (or rerun --date/--hour)"),
-    "gold": (gold.main, "recompute the gold metrics touched by new silver rows (or rerun --date/--hour)"),
-    "publish": (publish.main, "publish what gold recomputed to the sinks (or republish --date/--hour)"),
-    "run": (pipeline.main, "bronze -> silver -> gold (-> publish) for everything new"),
+    "generate": ("jobs.devtools.generate", "write synthetic JSON Lines events"),
+    "bronze": ("jobs.bronze", "land new source records in bronze.events"),
+    "silver": ("jobs.silver", "validate and de-duplicate bronze into silver (or rerun --date/--hour)"),
+    "gold": ("jobs.gold", "recompute the gold metrics touched by new silver rows (or rerun --date/--hour)"),
+    "publish": ("jobs.publish", "publish what gold recomputed to the sinks (or republish --date/--hour)"),
+    "run": ("jobs.pipeline", "bronze -> silver -> gold (-> publish) for everything new"),
     "backfill": (
-        backfill.main,
+        "jobs.backfill",
         "rebuild silver and gold of a date range from bronze and republish (--from D --to D)",
     ),
-    "check": (checks.main, "the hourly gate and deadline for one hour: quarantine|freshness --date D --hour H"),
+    "check": ("jobs.hour_checks", "the hourly gate and deadline for one hour: quarantine|freshness --date D --hour H"),
     "replay-quarantine": (
-        replay.main,
+        "jobs.replay",
         "move quarantined records that pass today's rules into silver (--from D --to D)",
     ),
-    "quality": (quality_summary.main, "what the quality gates found on a day (--date D)"),
-    "search": (product_search.main, "a merchant's products whose name matches, from the search index"),
-    "report": (report.main, "rows per table, quarantine by reason, top merchants"),
-    "trino-register": (trino_register.main, "make the warehouse's tables and the analyst views queryable in Trino"),
-    "sql": (sql.main, 'one Trino SQL query over the lakehouse: lakehouse sql "SELECT ... FROM gold.merchant_daily"'),
-    "notebooks": (notebooks.main, "run the analyst notebooks against Trino, outputs in notebooks/executed/"),
-    "produce": (produce.main, "send generator events to Kafka or Kinesis at a steady rate"),
-    "airflow": (airflow_local.main, "the Airflow CLI, set up for dags/ on this machine (e.g. dags test <dag> <hour>)"),
-    "services": (services_cli.main, "start, stop or check the local services (up|down|status [name ...])"),
+    "quality": ("jobs.quality.summary", "what the quality gates found on a day (--date D)"),
+    "search": ("jobs.analysts.product_search", "a merchant's products whose name matches, from the search index"),
+    "report": ("jobs.analysts.report", "rows per table, quarantine by reason, top merchants"),
+    "trino-register": (
+        "jobs.analysts.trino_register",
+        "make the warehouse's tables and the analyst views queryable in Trino",
+    ),
+    "sql": (
+        "jobs.analysts.sql",
+        'one Trino SQL query over the lakehouse: lakehouse sql "SELECT ... FROM gold.merchant_daily"',
+    ),
+    "notebooks": ("jobs.analysts.notebooks", "run the analyst notebooks against Trino, outputs in notebooks/executed/"),
+    "produce": ("jobs.devtools.produce", "send generator events to Kafka or Kinesis at a steady rate"),
+    "airflow": (
+        "jobs.devtools.airflow",
+        "the Airflow CLI, set up for dags/ on this machine (e.g. dags test <dag> <hour>)",
+    ),
+    "services": ("jobs.services.cli", "start, stop or check the local services (up|down|status [name ...])"),
 }
 
 
@@ -72,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"lakehouse: error: unknown command {command!r} (one of: {', '.join(COMMANDS)})", file=sys.stderr)
         return 2
-    return COMMANDS[command][0](rest)
+    module = importlib.import_module(COMMANDS[command][0])
+    return module.main(rest)
 
 
 if __name__ == "__main__":

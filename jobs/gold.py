@@ -14,31 +14,27 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from jobs import quality
-from jobs.entry import StageReport, run_entry, spark_session
-from jobs.health import TABLE as TABLE_HEALTH
-from jobs.health import BatchHealth
-from jobs.health import record as record_health
-from jobs.quality import VOLUME_HISTORY_DAYS, with_volume_ratio
-from jobs.settings import (
-    JobArgumentParser,
-    Settings,
+from jobs.platform.arguments import (
     Slice,
     Trigger,
-    UsageError,
-    add_settings_arguments,
-    add_slice_arguments,
-    add_trigger_argument,
-    settings_from,
-    slice_from,
 )
-from jobs.tables import (
-    ensure_tables,
-    follow_new_rows,
-    is_in,
-    process_new_rows,
-    read_table,
-    replace_where,
+from jobs.platform.commands import following_stage_main
+from jobs.platform.progress import StageReport
+from jobs.platform.settings import Settings
+from jobs.quality import gate
+from jobs.quality.expectations import VOLUME_HISTORY_DAYS, with_volume_ratio
+from jobs.storage.batch_health import BatchHealth
+from jobs.storage.batch_health import record as record_health
+from jobs.storage.delta import ensure_tables, follow_new_rows, is_in, process_new_rows, read_table, replace_where
+from jobs.storage.tables import (
+    BATCH_HEALTH,
+    GOLD_TABLES,
+    MERCHANT_DAILY,
+    MERCHANT_HOURLY,
+    MERCHANT_HOURLY_CHANNEL_SALES,
+    MERCHANT_HOURLY_SALES,
+    PRODUCT_DAILY,
+    SILVER_EVENTS,
 )
 from jobs.transforms.metrics import (
     merchant_daily,
@@ -48,15 +44,7 @@ from jobs.transforms.metrics import (
     product_daily,
 )
 
-SOURCE = "silver.events"
-HOURLY, SALES, CHANNEL_SALES, DAILY, PRODUCTS = (
-    "gold.merchant_hourly",
-    "gold.merchant_hourly_sales",
-    "gold.merchant_hourly_channel_sales",
-    "gold.merchant_daily",
-    "gold.product_daily",
-)
-GOLD_TABLES = [HOURLY, SALES, CHANNEL_SALES, DAILY, PRODUCTS]
+SOURCE, HOURLY = SILVER_EVENTS.name, MERCHANT_HOURLY.name
 
 
 def rows_per_hour(events: DataFrame) -> dict[datetime, int]:
@@ -88,13 +76,13 @@ def recompute(spark: SparkSession, settings: Settings, hours: list[datetime], la
     other_hours = read_table(spark, settings, HOURLY).filter(f"{in_dates} AND NOT {is_in('hour_start', hours)}")
     slices = {
         HOURLY: (hourly, in_hours),
-        SALES: (hour_events.transform(merchant_hourly_sales).persist(), in_hours),
-        CHANNEL_SALES: (hour_events.transform(merchant_hourly_channel_sales).persist(), in_hours),
-        DAILY: (
+        MERCHANT_HOURLY_SALES.name: (hour_events.transform(merchant_hourly_sales).persist(), in_hours),
+        MERCHANT_HOURLY_CHANNEL_SALES.name: (hour_events.transform(merchant_hourly_channel_sales).persist(), in_hours),
+        MERCHANT_DAILY.name: (
             other_hours.unionByName(hourly).transform(merchant_daily, settings.conversion_basis).persist(),
             in_dates,
         ),
-        PRODUCTS: (silver.transform(product_daily).persist(), in_dates),
+        PRODUCT_DAILY.name: (silver.transform(product_daily).persist(), in_dates),
     }
     history_dates = {day - timedelta(days=back) for day in dates for back in range(1, VOLUME_HISTORY_DAYS + 1)}
     history = read_table(spark, settings, HOURLY).filter(is_in("date", history_dates))
@@ -103,7 +91,7 @@ def recompute(spark: SparkSession, settings: Settings, hours: list[datetime], la
         written = sum(rows.count() for rows, _ in slices.values())
         for table, (rows, _) in slices.items():
             gated = with_volume_ratio(rows, history, datetime.now(UTC)) if table == HOURLY else rows
-            quality.check(settings, table, gated, label)
+            gate.check(settings, table, gated, label)
         for table, (rows, predicate) in slices.items():
             replace_where(settings, table, rows, predicate)
         return written
@@ -132,7 +120,7 @@ def process_batch(spark: SparkSession, settings: Settings, batch: DataFrame, rep
 
 def start(spark: SparkSession, settings: Settings, trigger: Trigger) -> StreamingQuery:
     """Start following silver continuously; each micro-batch prints its own progress line."""
-    ensure_tables(spark, settings, [SOURCE, *GOLD_TABLES, TABLE_HEALTH])
+    ensure_tables(spark, settings, [SOURCE, *GOLD_TABLES, BATCH_HEALTH.name])
 
     def handle(batch: DataFrame, label: str) -> None:
         report = StageReport("gold")
@@ -145,7 +133,7 @@ def start(spark: SparkSession, settings: Settings, trigger: Trigger) -> Streamin
 
 def run(spark: SparkSession, settings: Settings, event_slice: Slice | None = None) -> StageReport:
     report = StageReport("gold")
-    ensure_tables(spark, settings, [SOURCE, *GOLD_TABLES, TABLE_HEALTH])
+    ensure_tables(spark, settings, [SOURCE, *GOLD_TABLES, BATCH_HEALTH.name])
     if event_slice is not None:
         recompute_and_record(spark, settings, event_slice.hours(), 0, "rerun", report)
     else:
@@ -155,29 +143,10 @@ def run(spark: SparkSession, settings: Settings, event_slice: Slice | None = Non
     return report.finish()
 
 
-def build_parser() -> JobArgumentParser:
-    parser = JobArgumentParser(prog="lakehouse gold", description=__doc__.splitlines()[0])
-    add_settings_arguments(parser)
-    add_trigger_argument(parser)
-    add_slice_arguments(parser, "gold rows of events that occurred")
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-
-    def work() -> None:
-        settings = settings_from(args)
-        event_slice = slice_from(args)
-        if args.trigger.continuous and event_slice is not None:
-            raise UsageError("--trigger '<n> seconds' follows new rows; it cannot be combined with --date")
-        with spark_session(settings, "gold") as spark:
-            if args.trigger.continuous:
-                start(spark, settings, args.trigger).awaitTermination()
-            else:
-                run(spark, settings, event_slice).print()
-
-    return run_entry("lakehouse gold", work)
+    return following_stage_main(
+        "gold", __doc__, argv, slice_of="gold rows of events that occurred", start=start, run=run
+    )
 
 
 if __name__ == "__main__":

@@ -14,24 +14,22 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from jobs import bronze, gold, publish, silver
-from jobs.contract import registry
-from jobs.entry import StageReport, run_entry, spark_session
-from jobs.health import await_recording_bronze
-from jobs.settings import (
-    JobArgumentParser,
-    Settings,
-    Trigger,
-    add_settings_arguments,
-    add_trigger_argument,
-    settings_from,
-)
-from jobs.sources import Source
-from jobs.tables import TABLES, ensure_tables
+from jobs.platform.arguments import Trigger
+from jobs.platform.commands import command_parser
+from jobs.platform.exits import run_entry
+from jobs.platform.progress import StageReport
+from jobs.platform.session import spark_session
+from jobs.platform.settings import Settings, settings_from
+from jobs.platform.waiting import wait_until
+from jobs.sources import Source, checked_source
+from jobs.storage.batch_health import await_recording_bronze
+from jobs.storage.delta import ensure_tables
+from jobs.storage.tables import TABLES
+from jobs.transforms.contract import registry_of
 
 PUBLISHER_STOP_SECONDS = 30
 
@@ -72,15 +70,11 @@ def run_continuously(spark: SparkSession, settings: Settings, source: Source, tr
         publisher.start()
     print(f"running continuously, a micro-batch every {trigger.interval_seconds} s (Ctrl-C stops)", flush=True)
 
-    def stopping_or_ended(timeout: float) -> bool:
+    def stopping_or_ended(timeout: int) -> bool:
         """True once a query has ended (a failed query's error is raised here) or a stop is asked for; checked
-        every second so that neither waits for the health interval."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if spark.streams.awaitAnyTermination(0.01) or stop_requested.asked:
-                return True
-            time.sleep(1.0)
-        return False
+        every second (each check waits up to a second for a query to end) so that neither waits for the health
+        interval."""
+        return wait_until(lambda: spark.streams.awaitAnyTermination(1) or stop_requested.asked, timeout, interval=0)
 
     with stop_requested.on_signals():
         try:
@@ -118,20 +112,13 @@ class StopRequest:
                 signal.signal(number, handler)
 
 
-def build_parser() -> JobArgumentParser:
-    parser = JobArgumentParser(prog="lakehouse run", description=__doc__.splitlines()[0])
-    add_settings_arguments(parser)
-    add_trigger_argument(parser)
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = command_parser("run", __doc__, trigger=True).parse_args(argv)
 
     def work() -> None:
         settings = settings_from(args)
-        registry(Path(settings.schemas))  # a bad registry folder fails here, before Spark starts
-        source = bronze.checked_source(settings)
+        registry_of(settings)
+        source = checked_source(settings)
         started = time.monotonic()
         with spark_session(settings, "pipeline") as spark:
             if args.trigger.continuous:

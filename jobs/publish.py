@@ -12,59 +12,22 @@ from __future__ import annotations
 import sys
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from pyspark.errors import AnalysisException
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.entry import JOB_ERRORS, StageReport, first_line, run_entry, spark_session
-from jobs.settings import (
-    JobArgumentParser,
-    Settings,
-    Slice,
-    UsageError,
-    add_settings_arguments,
-    add_slice_arguments,
-    settings_from,
-    slice_from,
-)
+from jobs.platform.arguments import Slice, slice_from
+from jobs.platform.commands import command_parser
+from jobs.platform.exits import JOB_ERRORS, first_line, run_entry
+from jobs.platform.progress import StageReport
+from jobs.platform.session import spark_session
+from jobs.platform.settings import Settings, UsageError, settings_from
 from jobs.sinks import SINKS, Sink
-from jobs.tables import TABLES, ensure_tables, is_in, read_table, table_version
-
-PROGRESS = "ops.publish_progress"
-WRITTEN_CHANGES = ("insert", "update_postimage")
-
-
-def latest_changes(changes: DataFrame, key: tuple[str, ...]) -> DataFrame:
-    """Per key, the last change in a change data feed; within one commit a row's new image wins over its old one
-    (a replaceWhere deletes a slice's rows and inserts them again in the same commit)."""
-    written_first = F.when(F.col("_change_type").isin(*WRITTEN_CHANGES), 0).otherwise(1)
-    order = Window.partitionBy(*key).orderBy(F.col("_commit_version").desc(), written_first)
-    return changes.withColumn("_rank", F.row_number().over(order)).filter("_rank = 1").drop("_rank")
-
-
-def last_published(spark: SparkSession, settings: Settings, sink: str, table: str) -> int | None:
-    progress = read_table(spark, settings, PROGRESS).filter((F.col("sink") == sink) & (F.col("table") == table))
-    return progress.agg(F.max("version")).first()[0]
-
-
-def record_progress(
-    spark: SparkSession, settings: Settings, sink: str, table: str, version: int, written: int, deleted: int
-) -> None:
-    row = [(sink, table, version, written, deleted, datetime.now(UTC))]
-    frame = spark.createDataFrame(row, TABLES[PROGRESS].columns)
-    frame.write.format("delta").mode("append").save(settings.table_path(PROGRESS))
-
-
-def change_feed(spark: SparkSession, settings: Settings, table: str, first: int, last: int) -> DataFrame:
-    return (
-        spark.read.format("delta")
-        .option("readChangeFeed", "true")
-        .option("startingVersion", first)
-        .option("endingVersion", last)
-        .load(settings.table_path(table))
-    )
+from jobs.storage.delta import ensure_tables, is_in, read_change_feed, read_table, table_version
+from jobs.storage.publish_progress import last_published, record_progress
+from jobs.storage.tables import PUBLISH_PROGRESS
+from jobs.transforms.changes import WRITTEN_CHANGES, latest_changes
 
 
 def publish_changes(spark: SparkSession, settings: Settings, sink: Sink, table: str) -> tuple[int, int] | None:
@@ -78,7 +41,7 @@ def publish_changes(spark: SparkSession, settings: Settings, sink: Sink, table: 
     if last is not None:
         try:
             key, columns = sink.targets[table].key, rows.columns
-            latest = latest_changes(change_feed(spark, settings, table, last + 1, current), key).persist()
+            latest = latest_changes(read_change_feed(spark, settings, table, last + 1, current), key).persist()
             latest.count()  # reads the feed now, so a feed that no longer covers those versions fails here
             # The table's own columns: the feed's _change_type and _commit_* are not the sink's business.
             rows = latest.filter(F.col("_change_type").isin(*WRITTEN_CHANGES)).select(*columns)
@@ -115,10 +78,9 @@ def run(spark: SparkSession, settings: Settings, published_slice: Slice | None =
         return report.finish()
     sinks = [SINKS[name] for name in settings.sinks]
     tables = list(dict.fromkeys(table for sink in sinks for table in sink.targets))
-    ensure_tables(spark, settings, [*tables, PROGRESS])
-    schemas = {table: read_table(spark, settings, table).schema for table in tables}
+    ensure_tables(spark, settings, [*tables, PUBLISH_PROGRESS.name])
     for sink in sinks:
-        sink.prepare(settings, schemas)
+        sink.prepare(settings)
         for table, target in sink.targets.items():
             if published_slice is not None:
                 rows = read_table(spark, settings, table).filter(slice_predicate(target.time, published_slice))
@@ -158,15 +120,8 @@ def run_continuously(spark: SparkSession, settings: Settings, interval_seconds: 
                 report.print()
 
 
-def build_parser() -> JobArgumentParser:
-    parser = JobArgumentParser(prog="lakehouse publish", description=__doc__.splitlines()[0])
-    add_settings_arguments(parser)
-    add_slice_arguments(parser, "gold rows of events that occurred")
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = command_parser("publish", __doc__, slice_of="gold rows of events that occurred").parse_args(argv)
 
     def work() -> None:
         settings = settings_from(args)

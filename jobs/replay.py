@@ -16,28 +16,28 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, date, datetime
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs import gold, quality
-from jobs.contract import registry
-from jobs.entry import StageReport, run_entry, spark_session
-from jobs.health import TABLE as HEALTH
-from jobs.health import BatchHealth
-from jobs.health import record as record_health
-from jobs.settings import JobArgumentParser, Settings, UsageError, add_settings_arguments, parse_date, settings_from
-from jobs.silver import EVENTS, QUARANTINE, first_copies, validated_records
-from jobs.tables import ensure_tables, insert_missing, is_in, read_table
+from jobs import gold
+from jobs.platform.arguments import JobArgumentParser, days, parse_date
+from jobs.platform.commands import command_parser
+from jobs.platform.exits import run_entry
+from jobs.platform.progress import StageReport
+from jobs.platform.session import spark_session
+from jobs.platform.settings import Settings, UsageError, settings_from
+from jobs.quality import gate
+from jobs.silver import first_copies, validated_records
+from jobs.storage.batch_health import BatchHealth
+from jobs.storage.batch_health import record as record_health
+from jobs.storage.delta import ensure_tables, insert_missing, is_in, read_table, single_row
+from jobs.storage.tables import BATCH_HEALTH, GOLD_TABLES, QUARANTINE, SILVER_EVENTS
+from jobs.transforms.contract import registry_of
 
 REPLAY_STAGE = "replay"
-
-
-def days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def pending_records(quarantine: DataFrame, dates: list[date], reason: str | None) -> DataFrame:
@@ -51,22 +51,22 @@ def pending_records(quarantine: DataFrame, dates: list[date], reason: str | None
 
 def mark_replayed(spark: SparkSession, settings: Settings, moved: DataFrame, dates: list[date]) -> int:
     """Set replayed_at on the quarantine rows of `moved` (ingest_date, source_position); returns how many."""
-    table = DeltaTable.forPath(spark, settings.table_path(QUARANTINE)).alias("t")
+    table = DeltaTable.forPath(spark, settings.table_path(QUARANTINE.name)).alias("t")
     match = (
         f"t.{is_in('ingest_date', dates)} AND t.ingest_date = s.ingest_date "
         "AND t.source_position = s.source_position AND t.replayed_at IS NULL"
     )
     now = F.lit(datetime.now(UTC)).cast("timestamp")
     result = table.merge(moved.alias("s"), match).whenMatchedUpdate(set={"replayed_at": now}).execute()
-    return int(result.first()["num_updated_rows"])
+    return int(single_row(result)["num_updated_rows"])
 
 
 def replay(spark: SparkSession, settings: Settings, first: date, last: date, reason: str | None) -> StageReport:
     report = StageReport(REPLAY_STAGE)
-    ensure_tables(spark, settings, [QUARANTINE, EVENTS, *gold.GOLD_TABLES, HEALTH])
+    ensure_tables(spark, settings, [QUARANTINE.name, SILVER_EVENTS.name, *GOLD_TABLES, BATCH_HEALTH.name])
     dates = days(first, last)
     label = f"quarantine ingested {first} to {last}" + (f", reason {reason}" if reason else "")
-    quarantine = read_table(spark, settings, QUARANTINE)
+    quarantine = read_table(spark, settings, QUARANTINE.name)
     validated = validated_records(settings, pending_records(quarantine, dates, reason)).persist()
     accepted = first_copies(validated).persist()
     health = BatchHealth(REPLAY_STAGE, label)
@@ -80,8 +80,8 @@ def replay(spark: SparkSession, settings: Settings, first: date, last: date, rea
             report_unknown_reason(quarantine, dates, reason)
             return report.finish()
         if passing:
-            quality.check(settings, EVENTS, accepted, label)
-            inserted = insert_missing(spark, settings, EVENTS, accepted, "t.event_id = s.event_id")
+            gate.check(settings, SILVER_EVENTS.name, accepted, label)
+            inserted = insert_missing(spark, settings, SILVER_EVENTS.name, accepted, "t.event_id = s.event_id")
             # Every passing event's hour, not only those inserted now: a replay cut short after its insert must
             # still recompute them when rerun.
             hours = gold.rows_per_hour(accepted)
@@ -119,8 +119,7 @@ def report_unknown_reason(quarantine: DataFrame, dates: list[date], reason: str 
 
 
 def build_parser() -> JobArgumentParser:
-    parser = JobArgumentParser(prog="lakehouse replay-quarantine", description=__doc__.splitlines()[0])
-    add_settings_arguments(parser)
+    parser = command_parser("replay-quarantine", __doc__)
     parser.add_argument("--from", dest="first", type=parse_date, required=True, help="first ingest date (UTC)")
     parser.add_argument("--to", dest="last", type=parse_date, required=True, help="last ingest date (UTC)")
     parser.add_argument("--reason", help="only records quarantined for this reason, e.g. unsupported_schema_version")
@@ -132,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def work() -> None:
         settings = settings_from(args)
-        registry(Path(settings.schemas))  # a bad registry folder fails here, before Spark starts
+        registry_of(settings)
         if args.last < args.first:
             raise UsageError(f"--to {args.last} is before --from {args.first}")
         with spark_session(settings, "replay-quarantine") as spark:

@@ -12,43 +12,39 @@ import sys
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from jobs import quality
-from jobs.contract import registry
-from jobs.entry import StageReport, run_entry, spark_session
-from jobs.health import TABLE as HEALTH
-from jobs.health import BatchHealth
-from jobs.health import record as record_health
-from jobs.settings import (
-    JobArgumentParser,
-    Settings,
+from jobs.platform.arguments import (
     Slice,
     Trigger,
-    UsageError,
-    add_settings_arguments,
-    add_slice_arguments,
-    add_trigger_argument,
-    settings_from,
-    slice_from,
 )
-from jobs.tables import ensure_tables, follow_new_rows, insert_missing, is_in, process_new_rows, read_table
+from jobs.platform.commands import following_stage_main
+from jobs.platform.progress import StageReport
+from jobs.platform.settings import Settings
+from jobs.quality import gate
+from jobs.storage.batch_health import BatchHealth
+from jobs.storage.batch_health import record as record_health
+from jobs.storage.delta import (
+    ensure_tables,
+    follow_new_rows,
+    insert_missing,
+    is_in,
+    process_new_rows,
+    read_table,
+    single_row,
+)
+from jobs.storage.tables import BATCH_HEALTH, BRONZE_EVENTS, QUARANTINE, SILVER_EVENTS
+from jobs.transforms.contract import registry_of
 from jobs.transforms.dedup import first_copy_per_event
-from jobs.transforms.health import lateness
-from jobs.transforms.validation import (
-    QUARANTINE_COLUMNS,
-    SILVER_COLUMNS,
-    accepted_events,
-    quarantined_records,
-    validate_events,
-)
+from jobs.transforms.lateness import lateness
+from jobs.transforms.validation import FIELD_TYPES, accepted_events, quarantined_records, validate_events
 
-SOURCE, EVENTS, QUARANTINE = "bronze.events", "silver.events", "silver.quarantine"
-VALIDATED_COLUMNS = sorted({*SILVER_COLUMNS, *QUARANTINE_COLUMNS, "source_position"} - {"event_hour", "event_date"})
+SOURCE, EVENTS = BRONZE_EVENTS.name, SILVER_EVENTS.name
+# What validation keeps of a record: its typed fields, its verdict, and what its landing said.
+VALIDATED_COLUMNS = [*FIELD_TYPES, "extra", "payload", "reason", "source_position", "ingested_at", "ingest_date"]
 
 
 def validated_records(settings: Settings, records: DataFrame) -> DataFrame:
@@ -56,7 +52,7 @@ def validated_records(settings: Settings, records: DataFrame) -> DataFrame:
     the typed result is kept: the parsed VARIANT and per-field type columns are not needed again, and only
     quarantine needs the raw payload."""
     return (
-        validate_events(records, registry(Path(settings.schemas)))
+        validate_events(records, registry_of(settings))
         .withColumn("payload", F.when(F.col("reason").isNotNull(), F.col("payload")))
         .select(*VALIDATED_COLUMNS)
     )
@@ -64,7 +60,7 @@ def validated_records(settings: Settings, records: DataFrame) -> DataFrame:
 
 def first_copies(validated: DataFrame) -> DataFrame:
     """The accepted events of validated records, one per event_id, in silver's shape."""
-    return validated.transform(accepted_events).transform(first_copy_per_event).select(*SILVER_COLUMNS)
+    return validated.transform(accepted_events).transform(first_copy_per_event).select(*SILVER_EVENTS.names)
 
 
 # Writes one set of validated records: (spark, settings, validated, accepted, ingest dates of its rejects) -> the
@@ -80,7 +76,7 @@ def add_new(
         insert_missing(
             spark,
             settings,
-            QUARANTINE,
+            QUARANTINE.name,
             quarantined_records(validated),
             f"t.{is_in('ingest_date', dates)} AND t.ingest_date = s.ingest_date "
             "AND t.source_position = s.source_position",
@@ -107,9 +103,9 @@ def process_records(
         if received == 0:
             return
         # Figures of the late events, in the pass that fills the cache the gate and the MERGE then read.
-        late = accepted.transform(lateness).first().asDict()
-        quality.check(settings, EVENTS, accepted, label)
-        rejects = Counter()
+        late = single_row(accepted.transform(lateness)).asDict()
+        gate.check(settings, EVENTS, accepted, label)
+        rejects: Counter[str] = Counter()
         for row in tally:
             if row["reason"] is not None:
                 rejects[row["reason"]] += row["count"]
@@ -133,19 +129,22 @@ def process_records(
         validated.unpersist()
 
 
-def bronze_slice(spark: SparkSession, settings: Settings, ingest_slice: Slice) -> DataFrame:
-    bronze = read_table(spark, settings, SOURCE)
-    in_slice = (
+def ingested_in(ingest_slice: Slice) -> Column:
+    """Records (of bronze or quarantine) that landed in the slice; the date prunes partitions."""
+    return (
         (F.col("ingest_date") == F.lit(ingest_slice.day))
         & (F.col("ingested_at") >= F.lit(ingest_slice.start))
         & (F.col("ingested_at") < F.lit(ingest_slice.end))
     )
-    return bronze.filter(in_slice)
+
+
+def bronze_slice(spark: SparkSession, settings: Settings, ingest_slice: Slice) -> DataFrame:
+    return read_table(spark, settings, SOURCE).filter(ingested_in(ingest_slice))
 
 
 def start(spark: SparkSession, settings: Settings, trigger: Trigger) -> StreamingQuery:
     """Start following bronze continuously; each micro-batch prints its own progress line."""
-    ensure_tables(spark, settings, [SOURCE, EVENTS, QUARANTINE, HEALTH])
+    ensure_tables(spark, settings, [SOURCE, EVENTS, QUARANTINE.name, BATCH_HEALTH.name])
 
     def process_batch(batch: DataFrame, label: str) -> None:
         report = StageReport("silver")
@@ -158,7 +157,7 @@ def start(spark: SparkSession, settings: Settings, trigger: Trigger) -> Streamin
 
 def run(spark: SparkSession, settings: Settings, ingest_slice: Slice | None = None) -> StageReport:
     report = StageReport("silver")
-    ensure_tables(spark, settings, [SOURCE, EVENTS, QUARANTINE, HEALTH])
+    ensure_tables(spark, settings, [SOURCE, EVENTS, QUARANTINE.name, BATCH_HEALTH.name])
     if ingest_slice is not None:
         records = bronze_slice(spark, settings, ingest_slice)
         process_records(spark, settings, records, report, f"ingested {ingest_slice}")
@@ -169,30 +168,10 @@ def run(spark: SparkSession, settings: Settings, ingest_slice: Slice | None = No
     return report.finish()
 
 
-def build_parser() -> JobArgumentParser:
-    parser = JobArgumentParser(prog="lakehouse silver", description=__doc__.splitlines()[0])
-    add_settings_arguments(parser)
-    add_trigger_argument(parser)
-    add_slice_arguments(parser, "bronze records ingested")
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-
-    def work() -> None:
-        settings = settings_from(args)
-        registry(Path(settings.schemas))  # a bad registry folder fails here, before Spark starts
-        ingest_slice = slice_from(args)
-        if args.trigger.continuous and ingest_slice is not None:
-            raise UsageError("--trigger '<n> seconds' follows new rows; it cannot be combined with --date")
-        with spark_session(settings, "silver") as spark:
-            if args.trigger.continuous:
-                start(spark, settings, args.trigger).awaitTermination()
-            else:
-                run(spark, settings, ingest_slice).print()
-
-    return run_entry("lakehouse silver", work)
+    return following_stage_main(
+        "silver", __doc__, argv, slice_of="bronze records ingested", start=start, run=run, check=registry_of
+    )
 
 
 if __name__ == "__main__":

@@ -22,16 +22,16 @@ from pathlib import Path
 from pyspark.sql import functions as F
 
 from jobs import backfill, bronze, gold, publish, quality, services, silver, sql, trino_register
-from jobs.generate import write_hour_files
+from jobs.devtools.generate import write_hour_files
+from jobs.devtools.synthetic import EventGenerator, GeneratorConfig
+from jobs.platform.session import build_session
+from jobs.platform.settings import service_settings, settings_from
 from jobs.services import influxdb, opensearch
 from jobs.services.base import free_port
 from jobs.services.trino import TrinoService
-from jobs.settings import service_settings, settings_from
 from jobs.sinks import influx, search
 from jobs.sources import FileSource
-from jobs.spark import build_session
-from jobs.synthetic import EventGenerator, GeneratorConfig
-from jobs.tables import read_table
+from jobs.storage.delta import read_table
 
 
 def jvm_peak_rss_mib(spark) -> float:

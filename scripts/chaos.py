@@ -20,12 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from jobs import services
-from jobs.chaos import accepted_ids_via_files, drain, kill_after_progress, what_landed
-from jobs.produce import KafkaSink, KinesisSink, generated_records, send_all
+from jobs.devtools.chaos import accepted_ids_via_files, drain, kill_after_progress, what_landed
+from jobs.devtools.produce import KafkaSink, KinesisSink, generated_records, send_all
+from jobs.platform.session import build_session
+from jobs.platform.settings import settings_from
 from jobs.services import kafka, kinesis
-from jobs.settings import settings_from
 from jobs.sources import KafkaSource, KinesisSource
-from jobs.spark import build_session
 
 NAME = "chaos"
 

@@ -25,10 +25,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from jobs import services
-from jobs.chaos import pipeline_command
-from jobs.produce import KafkaSink, generated_records, paced
+from jobs.devtools.chaos import pipeline_command
+from jobs.devtools.produce import KafkaSink, generated_records, paced
+from jobs.platform.settings import settings_from
+from jobs.platform.waiting import wait_until
 from jobs.services import kafka
-from jobs.settings import settings_from
 from jobs.sources import KafkaSource
 
 TOPIC = "freshness"
@@ -123,9 +124,7 @@ def main() -> None:
     sending = time.monotonic() - started
     print(f"sent {len(load):,} events and {len(sent_at)} probes in {sending:.0f} s ({len(load) / sending:,.0f}/s)")
 
-    deadline = time.monotonic() + 600
-    while len(watcher.seen) < len(sent_at) and time.monotonic() < deadline and pipeline.poll() is None:
-        time.sleep(1)
+    wait_until(lambda: len(watcher.seen) >= len(sent_at) or pipeline.poll() is not None, 600, 1.0)
     drained = time.monotonic() - started
     pipeline.terminate()
     pipeline.wait(60)

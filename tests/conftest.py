@@ -1,27 +1,36 @@
-"""One Spark session for the whole test run (real Spark, real Delta), local Kafka and Kinesis started on demand,
-and helpers to build tiny inputs."""
+"""Fixtures of every tier: one Spark session for the whole run (real Spark, real Delta, no service), settings with a
+warehouse of the test's own, and the local services, each started on first use and stopped at the end.
+
+The tiers are folders, and each test is marked with its folder's name: `pytest -m "not slow"` leaves out the slow
+tier, `make test-fast` runs tests/unit and tests/spark only.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from jsonschema import Draft202012Validator
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import SparkSession
+from testkit import lakehouses
 
 from jobs import services
-from jobs.contract import load_schema, supported_versions
+from jobs.platform.session import build_session
+from jobs.platform.settings import ServiceSettings, Settings, service_settings, settings_from
 from jobs.services.base import Service, free_port
-from jobs.settings import ServiceSettings, Settings, service_settings, settings_from
-from jobs.spark import build_session
+from jobs.services.kinesis import KinesisService
 
-INGESTED_AT = datetime(2026, 11, 24, 15, 0, 0, tzinfo=UTC)
+TIERS = ("unit", "spark", "integration", "slow")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = Path(item.path).parent.name
+        if tier in TIERS:
+            item.add_marker(tier)
 
 
 @pytest.fixture(scope="session")
@@ -34,83 +43,29 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def spark(base_settings: Settings, kinesis_service: str) -> SparkSession:
-    # Kinesis first: Spark's Python workers (where the Kinesis source runs) inherit the JVM's environment, fixed
-    # when the JVM starts, and must find the emulator through boto3's AWS_* variables.
-    session = build_session(base_settings, "tests")
-    yield session
-    session.stop()
+def spark(base_settings: Settings, session_service_settings: ServiceSettings) -> Iterator[SparkSession]:
+    """The session's Spark. It starts no service, but points boto3 at where this session's Kinesis will listen if a
+    test starts it: Spark's Python workers (where the Kinesis source runs) inherit the JVM's environment, which is
+    fixed when the JVM starts."""
+    with pytest.MonkeyPatch.context() as patch:
+        for variable, value in KinesisService.configured(session_service_settings).exports().items():
+            patch.setenv(variable, value)
+        session = build_session(base_settings, "tests")
+        yield session
+        session.stop()
+
+
+@pytest.fixture(scope="session")
+def small_lakehouse(spark: SparkSession, base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """One pipeline run over testkit.lakehouses.SMALL_CONFIG's events, shared by the tests that read it; a test that
+    changes it works on `lakehouses.copy_of` it."""
+    return lakehouses.build(spark, base_settings, tmp_path_factory.mktemp("small-lakehouse"), lakehouses.SMALL_CONFIG)
 
 
 @pytest.fixture
 def settings(base_settings: Settings, tmp_path: Path) -> Settings:
     """Settings whose warehouse and checkpoints live in this test's own temporary folder."""
     return replace(base_settings, warehouse=str(tmp_path / "warehouse"), checkpoints=str(tmp_path / "checkpoints"))
-
-
-class SchemaRegistry:
-    """The registry's JSON Schemas, checked with the jsonschema library: the reference that Spark validation is
-    compared with. An event is checked against the version it names (version 1's schema, which rejects it, for any
-    other)."""
-
-    def __init__(self) -> None:
-        self.validators = {}
-        for version in supported_versions():
-            schema = load_schema(version)
-            Draft202012Validator.check_schema(schema)
-            self.validators[version] = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-    def iter_errors(self, instance: object):
-        version = instance.get("schema_version") if isinstance(instance, dict) else None
-        return self.validators.get(version if type(version) is int else 1, self.validators[1]).iter_errors(instance)
-
-    def is_valid(self, instance: object) -> bool:
-        return next(iter(self.iter_errors(instance)), None) is None
-
-
-def event(**fields: object) -> dict:
-    """A valid page_view unless fields say otherwise; a field set to ... is removed."""
-    base = {
-        "event_id": "e-1",
-        "event_type": "page_view",
-        "merchant_id": "m-1",
-        "occurred_at": "2026-11-24T13:05:00.123Z",
-        "schema_version": 1,
-        "customer_id": "c-1",
-        "session_id": "s-1",
-    }
-    base.update(fields)
-    return {key: value for key, value in base.items() if value is not ...}
-
-
-def order(**fields: object) -> dict:
-    """A valid order_placed unless fields say otherwise."""
-    defaults = {
-        "event_type": "order_placed",
-        "order_id": "o-1",
-        "currency": "EUR",
-        "amount_minor": 2500,
-        "items": [{"sku": "sku-1", "name": "Mug", "quantity": 2, "unit_price_minor": 1250}],
-    }
-    return event(**{**defaults, **fields})
-
-
-def bronze_records(
-    spark: SparkSession, payloads: list[str | dict], ingested_at: datetime = INGESTED_AT, file: str = "f.jsonl"
-) -> DataFrame:
-    """Bronze rows for these payloads (dicts are serialised), positioned as lines 1.. of one file."""
-    rows = [
-        (
-            payload if isinstance(payload, str) else json.dumps(payload),
-            "files",
-            f"file:/landing/{file}:{line}",
-            ingested_at,
-            ingested_at.date(),
-        )
-        for line, payload in enumerate(payloads, start=1)
-    ]
-    schema = "payload string, source string, source_position string, ingested_at timestamp, ingest_date date"
-    return spark.createDataFrame(rows, schema)
 
 
 # --- local services ----------------------------------------------------------------------------------------
@@ -123,7 +78,7 @@ def session_service_settings(tmp_path_factory: pytest.TempPathFactory) -> Servic
     Not the developer's .run/ and default ports, so that a test session never stops, wipes or fills services a
     developer started with `make services-up`, nor those of another pytest session running at the same time on this
     shared machine. The price is one start per session that uses them: Kafka about 3 s, kinesalite under 1 s,
-    OpenSearch about 6 s.
+    OpenSearch about 6 s, Trino about 10 s.
     """
     ports = {
         "kafka": free_port(span=2),
@@ -138,8 +93,8 @@ def session_service_settings(tmp_path_factory: pytest.TempPathFactory) -> Servic
 
 @contextmanager
 def _running(name: str, settings: ServiceSettings) -> Iterator[Service]:
-    """Start the service if it is not up, point clients at it through its exported variables (boto3 reads
-    AWS_ENDPOINT_URL_KINESIS, also in Spark's Python workers), and stop it at the end only if it was started here."""
+    """Start the service if it is not up, point clients at it through its exported variables, and stop it at the end
+    only if it was started here."""
     [state] = services.up([name], settings=settings, quiet=True)
     [service] = services.select([name], settings)
     with pytest.MonkeyPatch.context() as patch:
@@ -155,6 +110,13 @@ def kafka_service(session_service_settings: ServiceSettings) -> Iterator[str]:
     """A real KRaft broker for the session; yields its bootstrap servers, `127.0.0.1:<port>`."""
     with _running("kafka", session_service_settings) as service:
         yield service.address
+
+
+@pytest.fixture(scope="session")
+def kinesis_service(session_service_settings: ServiceSettings) -> Iterator[str]:
+    """Kinesalite for the session; yields its endpoint URL (boto3 clients find it through the environment too)."""
+    with _running("kinesis", session_service_settings) as service:
+        yield service.url
 
 
 @pytest.fixture(scope="session")
@@ -178,8 +140,17 @@ def trino_service(session_service_settings: ServiceSettings) -> Iterator[str]:
         yield service.url
 
 
-@pytest.fixture(scope="session")
-def kinesis_service(session_service_settings: ServiceSettings) -> Iterator[str]:
-    """Kinesalite for the session; yields its endpoint URL (boto3 clients find it through the environment too)."""
-    with _running("kinesis", session_service_settings) as service:
-        yield service.endpoint_url
+@pytest.fixture
+def published(settings: Settings, tmp_path: Path, influxdb_service: str, opensearch_service: str) -> Settings:
+    """Settings that publish to the session's InfluxDB and OpenSearch, into a database and indices of this test's
+    own."""
+    name = f"test_{tmp_path.name.replace('-', '_')}"
+    return replace(
+        settings,
+        sinks=("influxdb", "opensearch"),
+        influxdb_url=influxdb_service,
+        influxdb_database=name,
+        opensearch_url=opensearch_service,
+        opensearch_prefix=name.lower(),
+        publish_max_wait_seconds=20.0,
+    )

@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from jobs.platform.settings import ServiceSettings, UsageError, service_settings
 from jobs.services import process
 from jobs.services.base import Service, ServiceError
 from jobs.services.influxdb import InfluxService
@@ -18,7 +19,6 @@ from jobs.services.kafka import KafkaService
 from jobs.services.kinesis import KinesisService
 from jobs.services.opensearch import OpenSearchService
 from jobs.services.trino import TrinoService
-from jobs.settings import ServiceSettings, UsageError, service_settings
 
 __all__ = ["SERVICES", "Service", "ServiceError", "ServiceState", "down", "exports", "fetch", "select", "status", "up"]
 

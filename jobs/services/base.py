@@ -6,13 +6,16 @@ import hashlib
 import shutil
 import socket
 import subprocess
+import urllib.error
+import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from http.client import HTTPResponse
 from pathlib import Path
 from typing import ClassVar, Self
 
-from jobs.settings import SERVICES_HOME, ServiceSettings, service_settings
+from jobs.platform.settings import SERVICES_HOME, ServiceSettings, service_settings
 
 LOOPBACK = "127.0.0.1"
 
@@ -61,6 +64,10 @@ class Service(ABC):
     @property
     def address(self) -> str:
         return f"{LOOPBACK}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
 
     @abstractmethod
     def fetch(self) -> None:
@@ -114,6 +121,18 @@ def port_open(port: int, timeout: float = 0.5) -> bool:
         with socket.create_connection((LOOPBACK, port), timeout=timeout):
             return True
     except OSError:
+        return False
+
+
+def http_check(port: int, path: str, accept: Callable[[HTTPResponse], bool], timeout: float = 2.0) -> bool:
+    """A GET of `path` on the loopback port is answered and `accept`ed; quick and quiet when nothing listens, and
+    false for an answer that cannot be read as expected (another program on the port)."""
+    if not port_open(port):
+        return False
+    try:
+        with urllib.request.urlopen(f"http://{LOOPBACK}:{port}{path}", timeout=timeout) as response:
+            return accept(response)
+    except (urllib.error.URLError, OSError, ValueError, KeyError):
         return False
 
 

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import shlex
 import sys
 
 from jobs import services
-from jobs.entry import run_entry
-from jobs.settings import JobArgumentParser
-
-
-def positive_seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = 0.0
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return seconds
+from jobs.platform.arguments import JobArgumentParser, positive_seconds
+from jobs.platform.commands import command_parser
+from jobs.platform.exits import run_entry
 
 
 def build_parser() -> JobArgumentParser:
-    parser = JobArgumentParser(prog="lakehouse services", description=__doc__.splitlines()[0])
+    parser = command_parser("services", __doc__, settings=False)
     parser.add_argument(
         "action",
         choices=["up", "down", "status", "fetch", "env"],

@@ -15,6 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from jobs.platform.waiting import wait_until
 from jobs.services.base import Service, ServiceError
 
 POLL_SECONDS = 0.2
@@ -85,15 +86,12 @@ def _exit_status(pid: int) -> str:
 
 def wait_until_healthy(service: Service, pid: int, timeout: float) -> None:
     """Return once the health check passes; if the process dies or time runs out, stop it and name the log."""
-    deadline = time.monotonic() + timeout
     # Alive first: when the port is taken by some other program, its health check would only wait and fail.
-    while alive(pid) and not service.healthy():
-        if time.monotonic() > deadline:
-            terminate(service, pid)
-            raise ServiceError(
-                f"{service.name} was not healthy on {service.address} within {timeout:.0f} s; see {service.log_file}"
-            )
-        time.sleep(POLL_SECONDS)
+    if not wait_until(lambda: not alive(pid) or service.healthy(), timeout, POLL_SECONDS):
+        terminate(service, pid)
+        raise ServiceError(
+            f"{service.name} was not healthy on {service.address} within {timeout:.0f} s; see {service.log_file}"
+        )
     if not alive(pid):
         service.pid_file.unlink(missing_ok=True)
         raise ServiceError(
@@ -102,12 +100,7 @@ def wait_until_healthy(service: Service, pid: int, timeout: float) -> None:
 
 
 def _wait_for_exit(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while alive(pid):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(POLL_SECONDS)
-    return True
+    return wait_until(lambda: not alive(pid), timeout, POLL_SECONDS)
 
 
 def _signal_group(pid: int, signum: int) -> None:

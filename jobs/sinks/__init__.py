@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from pyspark.sql import DataFrame
-from pyspark.sql.types import StructType
 
-from jobs.settings import Settings
+from jobs.platform.settings import Settings
 from jobs.sinks.influx import InfluxSink
 from jobs.sinks.search import SearchSink
 
@@ -30,10 +29,15 @@ class Target(Protocol):
 
 
 class Sink(Protocol):
-    name: str
-    targets: Mapping[str, Target]  # gold table -> how its rows are kept
+    @property
+    def name(self) -> str:
+        """What --sinks and LAKEHOUSE_SINKS call it."""
 
-    def prepare(self, settings: Settings, schemas: dict[str, StructType]) -> None:
+    @property
+    def targets(self) -> Mapping[str, Target]:
+        """Gold table -> how its rows are kept."""
+
+    def prepare(self, settings: Settings) -> None:
         """Make the sink ready to take the targets' rows (a database, index templates); idempotent."""
 
     def write(self, settings: Settings, table: str, rows: DataFrame) -> int:

@@ -1,24 +1,30 @@
 """Gold rows as InfluxDB points: line protocol built in the JVM, written from Spark partitions in batches.
 
 One measurement per gold table, named after it; tags are the row's key (merchant_id, and currency or channel where
-the table has them), fields its metrics, time the slice start (seconds). A point written again with the same
-measurement, tags and time replaces the old one, so republishing is safe. Line protocol on `/write` is what
-InfluxDB 1.x, 2.x and 3.x and AWS Timestream for InfluxDB all accept.
+the table has them), fields its metrics (its integer and double columns), time the slice start (seconds). A point
+written again with the same measurement, tags and time replaces the old one, so republishing is safe. Line protocol
+on `/write` is what InfluxDB 1.x, 2.x and 3.x and AWS Timestream for InfluxDB all accept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
-from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from jobs.settings import Settings
-from jobs.sinks.batching import batches
+from jobs.platform.settings import Settings
+from jobs.sinks.delivery import Server, batches, deliver
+from jobs.storage.tables import (
+    MERCHANT_DAILY,
+    MERCHANT_HOURLY,
+    MERCHANT_HOURLY_CHANNEL_SALES,
+    MERCHANT_HOURLY_SALES,
+    TableSpec,
+)
 
 BATCH_POINTS = 5_000
 # A gold table's slice is often one file, so one task: its lines are spread over this many writers (both cores
@@ -39,19 +45,20 @@ class Measurement:
         return (*self.tags, self.time)
 
 
-_ACTIVITY = ("events", "page_views", "add_to_carts", "checkouts", "orders", "refunds", "sessions", "customers")
-_SALES = ("orders", "gross_minor", "discount_minor", "tax_minor", "refunds", "refunded_minor", "net_minor")
+def measurement_of(spec: TableSpec) -> Measurement:
+    """A gold table's measurement: tags are its key but the time, fields its integer and double columns."""
+    return Measurement(
+        name=spec.name.split(".")[1],
+        tags=tuple(column for column in spec.key if column != spec.time),
+        time=spec.time,
+        integer_fields=tuple(spec.names_of_type("bigint")),
+        float_fields=tuple(spec.names_of_type("double")),
+    )
+
+
 MEASUREMENTS = {
-    "gold.merchant_hourly": Measurement(
-        "merchant_hourly", ("merchant_id",), "hour_start", _ACTIVITY, ("conversion_rate",)
-    ),
-    "gold.merchant_daily": Measurement("merchant_daily", ("merchant_id",), "date", _ACTIVITY, ("conversion_rate",)),
-    "gold.merchant_hourly_sales": Measurement(
-        "merchant_hourly_sales", ("merchant_id", "currency"), "hour_start", (*_SALES, "items_sold", "avg_order_minor")
-    ),
-    "gold.merchant_hourly_channel_sales": Measurement(
-        "merchant_hourly_channel_sales", ("merchant_id", "channel", "currency"), "hour_start", _SALES
-    ),
+    spec.name: measurement_of(spec)
+    for spec in (MERCHANT_HOURLY, MERCHANT_DAILY, MERCHANT_HOURLY_SALES, MERCHANT_HOURLY_CHANNEL_SALES)
 }
 
 
@@ -64,7 +71,7 @@ def epoch_seconds(moment: Column) -> Column:
     return F.unix_timestamp(moment.cast("timestamp"))
 
 
-def with_line(measurement: Measurement):
+def with_line(measurement: Measurement) -> Callable[[DataFrame], DataFrame]:
     """Gold rows -> one column `line`: the row as a line-protocol point. Tags and fields in key order, as the
     client library writes them; a null field is left out (InfluxDB has no null)."""
 
@@ -83,42 +90,34 @@ def with_line(measurement: Measurement):
     return transform
 
 
-def client(url: str, timeout: float = 30.0):
+def client(url: str, timeout: float = 30.0) -> Any:
     """An `influxdb` (v1 API) client for the server at `url`."""
     from urllib.parse import urlsplit
 
     from influxdb import InfluxDBClient
 
     parts = urlsplit(url)
-    # retries=1: one attempt per call; the backoff below decides when to try again.
+    # retries=1: one attempt per call; `deliver` decides when to try again.
     return InfluxDBClient(host=parts.hostname, port=parts.port, timeout=timeout, retries=1)
 
 
-def retrying(max_wait_seconds: float) -> Retrying:
-    """Connection errors and server errors are retried with exponential backoff (0.5 s doubling to 8 s) until
-    `max_wait_seconds` have passed; then the last error is raised."""
+def _transient(error: BaseException) -> bool:
+    """Connection errors and server errors."""
     from influxdb.exceptions import InfluxDBServerError
     from requests.exceptions import RequestException
 
-    return Retrying(
-        retry=retry_if_exception_type((RequestException, InfluxDBServerError, OSError)),
-        wait=wait_exponential(multiplier=0.5, max=8),
-        stop=stop_after_delay(max_wait_seconds),
-        reraise=True,
-    )
+    return isinstance(error, (RequestException, InfluxDBServerError, OSError))
 
 
-@contextmanager
-def failures_named(url: str) -> Iterator[None]:
-    """The client's errors (after their retries) as one RuntimeError line naming the server: a job reports that
-    line, in the driver and from a Spark task alike."""
+def _describe(error: BaseException) -> str | None:
     from influxdb.exceptions import InfluxDBClientError, InfluxDBServerError
     from requests.exceptions import RequestException
 
-    try:
-        yield
-    except (InfluxDBClientError, InfluxDBServerError, RequestException) as error:
-        raise RuntimeError(f"InfluxDB at {url}: {error}") from error
+    return str(error) if isinstance(error, (InfluxDBClientError, InfluxDBServerError, RequestException)) else None
+
+
+def server(url: str) -> Server:
+    return Server(f"InfluxDB at {url}", _transient, _describe)
 
 
 def write_lines(url: str, database: str, lines: Iterable[str], max_wait_seconds: float) -> int:
@@ -126,21 +125,13 @@ def write_lines(url: str, database: str, lines: Iterable[str], max_wait_seconds:
     influx = client(url)
     written = 0
     for batch in batches(lines, BATCH_POINTS):
-        with failures_named(url):
-            for attempt in retrying(max_wait_seconds):
-                with attempt:
-                    influx.write_points(batch, database=database, protocol="line", time_precision="s")
+        deliver(
+            server(url),
+            partial(influx.write_points, batch, database=database, protocol="line", time_precision="s"),
+            max_wait_seconds,
+        )
         written += len(batch)
     return written
-
-
-def create_database(url: str, database: str, max_wait_seconds: float) -> None:
-    """CREATE DATABASE is idempotent in InfluxDB 1.x."""
-    influx = client(url)
-    with failures_named(url):
-        for attempt in retrying(max_wait_seconds):
-            with attempt:
-                influx.create_database(database)
 
 
 def delete_points(url: str, database: str, measurement: Measurement, keys: list[dict], max_wait_seconds: float) -> None:
@@ -150,10 +141,7 @@ def delete_points(url: str, database: str, measurement: Measurement, keys: list[
         tags = " AND ".join(f""""{tag}" = '{_quote(str(key[tag]))}'""" for tag in measurement.tags)
         second = key["epoch_seconds"]
         query = f'DELETE FROM "{measurement.name}" WHERE {tags} AND time >= {second}s AND time < {second + 1}s'
-        with failures_named(url):
-            for attempt in retrying(max_wait_seconds):
-                with attempt:
-                    influx.query(query, database=database, method="POST")
+        deliver(server(url), partial(influx.query, query, database=database, method="POST"), max_wait_seconds)
 
 
 def _quote(text: str) -> str:
@@ -166,8 +154,14 @@ class InfluxSink:
     name = "influxdb"
     targets = MEASUREMENTS
 
-    def prepare(self, settings: Settings, schemas: dict[str, StructType]) -> None:
-        create_database(settings.influxdb_url, settings.influxdb_database, settings.publish_max_wait_seconds)
+    def prepare(self, settings: Settings) -> None:
+        """CREATE DATABASE, which is idempotent in InfluxDB 1.x."""
+        influx = client(settings.influxdb_url)
+        deliver(
+            server(settings.influxdb_url),
+            lambda: influx.create_database(settings.influxdb_database),
+            settings.publish_max_wait_seconds,
+        )
 
     def write(self, settings: Settings, table: str, rows: DataFrame) -> int:
         url, database, wait = settings.influxdb_url, settings.influxdb_database, settings.publish_max_wait_seconds

@@ -9,17 +9,17 @@ the JVM and sent from Spark partitions with the bulk API, in batches.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import BinaryType, StructType
-from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
-from jobs.settings import Settings
-from jobs.sinks.batching import batches
+from jobs.platform.settings import Settings
+from jobs.sinks.delivery import Server, batches, deliver
+from jobs.storage.tables import MERCHANT_DAILY, PRODUCT_DAILY, TableSpec
 
 BATCH_DOCUMENTS = 2_000
 WRITERS = 2
@@ -41,39 +41,42 @@ class SearchIndex:
     name: str  # the alias readers query; monthly indices are `<name>-yyyy.MM`
     key: tuple[str, ...]  # the row's key, in document id order
     time: str  # the slice start (a date), which also picks the monthly index
+    columns: tuple[tuple[str, str], ...]  # the gold table's (name, Spark type)
     full_text: tuple[str, ...] = ()  # string columns searched as text
 
     def alias(self, prefix: str) -> str:
         return f"{prefix}-{self.name}"
 
+    @property
+    def document_fields(self) -> list[str]:
+        """The columns a document carries: all but the binary ones (the sketches, which only gold needs)."""
+        return [name for name, kind in self.columns if kind != "binary"]
+
+
+def index_of(spec: TableSpec, full_text: tuple[str, ...] = ()) -> SearchIndex:
+    """A gold table's index: named after the table (`product_daily` -> `product-daily`), its key the table's."""
+    return SearchIndex(spec.name.split(".")[1].replace("_", "-"), spec.key, spec.time, spec.columns, full_text)
+
 
 INDICES = {
-    "gold.product_daily": SearchIndex(
-        "product-daily", ("merchant_id", "date", "currency", "sku"), "date", full_text=("name",)
-    ),
-    "gold.merchant_daily": SearchIndex("merchant-daily", ("merchant_id", "date"), "date"),
+    PRODUCT_DAILY.name: index_of(PRODUCT_DAILY, full_text=("name",)),
+    MERCHANT_DAILY.name: index_of(MERCHANT_DAILY),
 }
 
 
-def document_fields(schema: StructType) -> list[str]:
-    """The columns a document carries: all but the binary ones (the sketches, which only gold needs)."""
-    return [field.name for field in schema.fields if not isinstance(field.dataType, BinaryType)]
-
-
-def mappings(index: SearchIndex, schema: StructType) -> dict:
+def mappings(index: SearchIndex) -> dict:
     """Explicit mappings for a gold table's documents; `strict` refuses a field the mapping does not name."""
     properties = {}
-    for field in schema.fields:
-        if field.name not in document_fields(schema):
+    for name, kind in index.columns:
+        if name not in index.document_fields:
             continue
-        spark_type = field.dataType.simpleString()
-        if spark_type not in SPARK_TO_SEARCH_TYPES:
-            raise ValueError(f"{index.name}: no search type for column {field.name} ({spark_type})")
-        properties[field.name] = FULL_TEXT if field.name in index.full_text else SPARK_TO_SEARCH_TYPES[spark_type]
+        if kind not in SPARK_TO_SEARCH_TYPES:
+            raise ValueError(f"{index.name}: no search type for column {name} ({kind})")
+        properties[name] = FULL_TEXT if name in index.full_text else SPARK_TO_SEARCH_TYPES[kind]
     return {"dynamic": "strict", "properties": properties}
 
 
-def index_template(index: SearchIndex, prefix: str, schema: StructType) -> dict:
+def index_template(index: SearchIndex, prefix: str) -> dict:
     """The composable template every monthly index of `index` is created from, with its read alias."""
     return {
         "index_patterns": [f"{index.alias(prefix)}-*"],
@@ -81,7 +84,7 @@ def index_template(index: SearchIndex, prefix: str, schema: StructType) -> dict:
         "template": {
             # One node here: a replica could never be placed and would keep the index yellow.
             "settings": {"number_of_shards": 1, "number_of_replicas": 0},
-            "mappings": mappings(index, schema),
+            "mappings": mappings(index),
             "aliases": {index.alias(prefix): {}},
         },
     }
@@ -95,12 +98,12 @@ def monthly_index(index: SearchIndex, prefix: str) -> Column:
     return F.concat(F.lit(f"{index.alias(prefix)}-"), F.date_format(F.col(index.time), MONTH))
 
 
-def with_action(index: SearchIndex, prefix: str):
+def with_action(index: SearchIndex, prefix: str) -> Callable[[DataFrame], DataFrame]:
     """Gold rows -> `_index`, `_id` and `_source` (the document as JSON text, null fields left out)."""
 
     def transform(rows: DataFrame) -> DataFrame:
         # Microseconds, as gold holds them (Spark's default keeps milliseconds); the index keeps milliseconds.
-        document = F.to_json(F.struct(*document_fields(rows.schema)), {"timestampFormat": TIMESTAMP_FORMAT})
+        document = F.to_json(F.struct(*index.document_fields), {"timestampFormat": TIMESTAMP_FORMAT})
         return rows.select(
             monthly_index(index, prefix).alias("_index"),
             document_id(index).alias("_id"),
@@ -119,16 +122,17 @@ def product_search(merchant_id: str, text: str, size: int = 100) -> dict:
     }
 
 
-def client(url: str, timeout: float = 30.0):
+def client(url: str, timeout: float = 30.0) -> Any:
     """An `opensearch-py` client for the cluster at `url`."""
     from opensearchpy import OpenSearch
 
-    # max_retries=0: one attempt per call; the backoff below decides when to try again.
+    # max_retries=0: one attempt per call; `deliver` decides when to try again.
     return OpenSearch(hosts=[url], timeout=timeout, max_retries=0, retry_on_timeout=False)
 
 
 def _transient(error: BaseException) -> bool:
-    """Worth retrying: the cluster cannot be reached, or says it is busy (429) or failing (5xx)."""
+    """Worth retrying: the cluster cannot be reached, or says it is busy (429) or failing (5xx). A refused document
+    (a mapping error) is not."""
     from opensearchpy.exceptions import ConnectionError as SearchConnectionError
     from opensearchpy.exceptions import TransportError
     from opensearchpy.helpers import BulkIndexError
@@ -145,30 +149,18 @@ def _transient(error: BaseException) -> bool:
     )
 
 
-def retrying(max_wait_seconds: float) -> Retrying:
-    """Transient errors are retried with exponential backoff (0.5 s doubling to 8 s) until `max_wait_seconds` have
-    passed; then the last error is raised. A refused document (a mapping error) is not retried."""
-    return Retrying(
-        retry=retry_if_exception(_transient),
-        wait=wait_exponential(multiplier=0.5, max=8),
-        stop=stop_after_delay(max_wait_seconds),
-        reraise=True,
-    )
-
-
-@contextmanager
-def failures_named(url: str) -> Iterator[None]:
-    """The client's errors (after their retries) as one RuntimeError line naming the cluster: they are not
-    OSErrors, and a job reports that line, in the driver and from a Spark task alike."""
+def _describe(error: BaseException) -> str | None:
+    """The client's errors are not OSErrors: each becomes one line."""
     from opensearchpy.exceptions import OpenSearchException
     from opensearchpy.helpers import BulkIndexError
 
-    try:
-        yield
-    except BulkIndexError as error:
-        raise RuntimeError(f"OpenSearch at {url} refused {len(error.errors)} documents: {error.errors[0]}") from None
-    except OpenSearchException as error:
-        raise RuntimeError(f"OpenSearch at {url}: {error}") from error
+    if isinstance(error, BulkIndexError):
+        return f"refused {len(error.errors)} documents: {error.errors[0]}"
+    return str(error) if isinstance(error, OpenSearchException) else None
+
+
+def server(url: str) -> Server:
+    return Server(f"OpenSearch at {url}", _transient, _describe)
 
 
 def bulk(url: str, actions: Iterable[dict], max_wait_seconds: float, deleting: bool = False) -> int:
@@ -183,10 +175,11 @@ def bulk(url: str, actions: Iterable[dict], max_wait_seconds: float, deleting: b
     ignored = (404,) if deleting else ()
     done = 0
     for batch in batches(actions, BATCH_DOCUMENTS):
-        with failures_named(url):
-            for attempt in retrying(max_wait_seconds):
-                with attempt:
-                    acknowledged, _ = helpers.bulk(search, batch, chunk_size=len(batch), ignore_status=ignored)
+        acknowledged, _ = deliver(
+            server(url),
+            partial(helpers.bulk, search, batch, chunk_size=len(batch), ignore_status=ignored),
+            max_wait_seconds,
+        )
         if not deleting and acknowledged != len(batch):
             raise RuntimeError(f"OpenSearch at {url} acknowledged {acknowledged} of {len(batch)} documents")
         done += acknowledged
@@ -199,15 +192,16 @@ class SearchSink:
     name = "opensearch"
     targets = INDICES
 
-    def prepare(self, settings: Settings, schemas: dict[str, StructType]) -> None:
+    def prepare(self, settings: Settings) -> None:
         """Put every index template (idempotent: a template is replaced by the same one)."""
         search = client(settings.opensearch_url)
-        with failures_named(settings.opensearch_url):
-            for table, index in INDICES.items():
-                body = index_template(index, settings.opensearch_prefix, schemas[table])
-                for attempt in retrying(settings.publish_max_wait_seconds):
-                    with attempt:
-                        search.indices.put_index_template(name=index.alias(settings.opensearch_prefix), body=body)
+        for index in INDICES.values():
+            name, body = index.alias(settings.opensearch_prefix), index_template(index, settings.opensearch_prefix)
+            deliver(
+                server(settings.opensearch_url),
+                partial(search.indices.put_index_template, name=name, body=body),
+                settings.publish_max_wait_seconds,
+            )
 
     def write(self, settings: Settings, table: str, rows: DataFrame) -> int:
         url, wait = settings.opensearch_url, settings.publish_max_wait_seconds

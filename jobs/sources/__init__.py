@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.settings import UsageError
+from pyspark.sql import DataFrame, SparkSession
+
+from jobs.platform.settings import Settings, UsageError
+from jobs.sources.files import read_file_stream
+from jobs.sources.kafka import read_kafka_stream
+from jobs.sources.kinesis import read_kinesis_stream
 
 
 @dataclass(frozen=True)
@@ -40,3 +45,20 @@ def parse_source(text: str) -> Source:
     raise UsageError(
         f"bad source {text!r}: expected files:<dir>, kafka:<bootstrap servers>/<topic> or kinesis:<stream name>"
     )
+
+
+def checked_source(settings: Settings) -> Source:
+    """The configured source; a `files:` folder must exist (a typo would otherwise wait forever for files)."""
+    source = parse_source(settings.source)
+    if isinstance(source, FileSource) and not Path(source.directory).is_dir():
+        raise UsageError(f"source folder does not exist: {source.directory}")
+    return source
+
+
+def read_source(spark: SparkSession, source: Source) -> DataFrame:
+    """The source as a stream of records: payload, source, source_position."""
+    if isinstance(source, FileSource):
+        return read_file_stream(spark, source.directory)
+    if isinstance(source, KafkaSource):
+        return read_kafka_stream(spark, source.bootstrap_servers, source.topic)
+    return read_kinesis_stream(spark, source.stream)

@@ -117,7 +117,7 @@ class KinesisStreamReader(DataSourceStreamReader):
         present = {shard["ShardId"] for shard in shards}
         end = {shard_id: dict(state) for shard_id, state in start["shards"].items()}
 
-        def done(shard_id: str) -> bool:
+        def done(shard_id: str | None) -> bool:
             return end.get(shard_id, {}).get("done", False)
 
         for shard in shards:
@@ -147,7 +147,8 @@ class KinesisStreamReader(DataSourceStreamReader):
                 ranges.append(ShardRange(self.stream, shard_id, after, state["after"]))
         return ranges
 
-    def read(self, partition: ShardRange) -> Iterator[tuple]:
+    def read(self, partition: InputPartition) -> Iterator[tuple]:
+        assert isinstance(partition, ShardRange)
         client = kinesis_client()
         last = int(partition.last)
         for page in read_shard(client, partition.stream, partition.shard_id, partition.after, READ_TO_THE_END):

@@ -1,9 +1,18 @@
-"""Gold metrics from silver events (DESIGN.md section 3). Each function ends in a select: its output contract."""
+"""Gold metrics from silver events (docs/architecture.md). Each function ends in a select of its table's columns
+(storage/tables.py): its output contract."""
 
 from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+
+from jobs.storage.tables import (
+    MERCHANT_DAILY,
+    MERCHANT_HOURLY,
+    MERCHANT_HOURLY_CHANNEL_SALES,
+    MERCHANT_HOURLY_SALES,
+    PRODUCT_DAILY,
+)
 
 # lgConfigK 14: relative standard error 0.8%, so estimates stay within 2% of exact; small sets are counted exactly.
 SKETCH_LG_K = 14
@@ -16,48 +25,8 @@ EVENT_TYPE_COUNTS = {
     "refunds": "order_refunded",
 }
 
-ACTIVITY_COLUMNS = [
-    "events",
-    *EVENT_TYPE_COUNTS,
-    "sessions",
-    "sessions_sketch",
-    "customers",
-    "customers_sketch",
-]
-HOURLY_COLUMNS = ["merchant_id", "hour_start", "date", *ACTIVITY_COLUMNS, "conversion_rate", "updated_at"]
-DAILY_COLUMNS = ["merchant_id", "date", *ACTIVITY_COLUMNS, "conversion_rate", "updated_at"]
-SALES_COLUMNS = [
-    "merchant_id",
-    "hour_start",
-    "date",
-    "currency",
-    "orders",
-    "gross_minor",
-    "refunds",
-    "refunded_minor",
-    "net_minor",
-    "items_sold",
-    "avg_order_minor",
-    "discount_minor",
-    "tax_minor",
-]
-CHANNEL_SALES_COLUMNS = [
-    "merchant_id",
-    "hour_start",
-    "date",
-    "channel",
-    "currency",
-    "orders",
-    "gross_minor",
-    "discount_minor",
-    "tax_minor",
-    "refunds",
-    "refunded_minor",
-    "net_minor",
-]
 # The channel of events that do not name one (schema version 1, or version 2 without the field).
 UNSTATED_CHANNEL = "unknown"
-PRODUCT_COLUMNS = ["merchant_id", "date", "sku", "currency", "name", "units", "revenue_minor"]
 
 
 def conversion_rate(orders: Column, basis: Column) -> Column:
@@ -105,7 +74,7 @@ def merchant_hourly(events: DataFrame, conversion_basis: str = "sessions") -> Da
             }
         )
         .withColumn("conversion_rate", conversion_rate(F.col("orders"), F.col(conversion_basis)))
-        .select(*HOURLY_COLUMNS)
+        .select(*MERCHANT_HOURLY.names)
     )
 
 
@@ -138,7 +107,7 @@ def merchant_daily(hourly: DataFrame, conversion_basis: str = "sessions") -> Dat
             }
         )
         .withColumn("conversion_rate", conversion_rate(F.col("orders"), F.col(conversion_basis)))
-        .select(*DAILY_COLUMNS)
+        .select(*MERCHANT_DAILY.names)
     )
 
 
@@ -175,7 +144,7 @@ def merchant_hourly_sales(events: DataFrame) -> DataFrame:
     return (
         _hourly_sales(events)
         .withColumn("avg_order_minor", rounded_half_up_ratio(F.col("gross_minor"), F.col("orders")))
-        .select(*SALES_COLUMNS)
+        .select(*MERCHANT_HOURLY_SALES.names)
     )
 
 
@@ -183,7 +152,7 @@ def merchant_hourly_channel_sales(events: DataFrame) -> DataFrame:
     """Silver events -> one row per (merchant_id, hour_start, channel, currency) with orders or refunds; an event
     that names no channel counts under UNSTATED_CHANNEL. A refund counts in its own hour and channel."""
     channel = F.coalesce(F.col("channel"), F.lit(UNSTATED_CHANNEL)).alias("channel")
-    return _hourly_sales(events, channel).select(*CHANNEL_SALES_COLUMNS)
+    return _hourly_sales(events, channel).select(*MERCHANT_HOURLY_CHANNEL_SALES.names)
 
 
 def product_daily(events: DataFrame) -> DataFrame:
@@ -206,5 +175,5 @@ def product_daily(events: DataFrame) -> DataFrame:
             F.sum("item.quantity").cast("bigint").alias("units"),
             F.sum(F.col("item.quantity") * F.col("item.unit_price_minor")).cast("bigint").alias("revenue_minor"),
         )
-        .select(*PRODUCT_COLUMNS)
+        .select(*PRODUCT_DAILY.names)
     )

@@ -11,55 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from pyspark import SparkContext
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.contract import EventContract, RegistryError, registry
+from jobs.storage.tables import QUARANTINE, SILVER_EVENTS
+from jobs.transforms.contract import EventContract, RegistryError, registry
 
 PARSED = "_json"
-ITEM_STRUCT = "array<struct<sku: string, name: string, quantity: bigint, unit_price_minor: bigint>>"
-
-SILVER_COLUMNS = [
-    "event_id",
-    "event_type",
-    "merchant_id",
-    "occurred_at",
-    "schema_version",
-    "customer_id",
-    "session_id",
-    "order_id",
-    "currency",
-    "amount_minor",
-    "items",
-    "url",
-    "extra",
-    "event_hour",
-    "event_date",
-    "ingested_at",
-    # from schema version 2 on: last, where adding them to an existing table puts them
-    "channel",
-    "discount_minor",
-    "tax_minor",
-]
+# silver.events columns that are not fields of the event but derived from it or from its landing
+DERIVED_COLUMNS = ("extra", "event_hour", "event_date", "ingested_at")
 # The Spark type of every event field silver stores, whichever schema versions define it.
-FIELD_TYPES = {
-    "event_id": "string",
-    "event_type": "string",
-    "merchant_id": "string",
-    "occurred_at": "timestamp",
-    "schema_version": "int",
-    "customer_id": "string",
-    "session_id": "string",
-    "order_id": "string",
-    "currency": "string",
-    "amount_minor": "bigint",
-    "items": ITEM_STRUCT,
-    "url": "string",
-    "channel": "string",
-    "discount_minor": "bigint",
-    "tax_minor": "bigint",
-}
-QUARANTINE_COLUMNS = ["payload", "reason", "source_position", "ingested_at", "ingest_date"]
+FIELD_TYPES = {name: kind for name, kind in SILVER_EVENTS.columns if name not in DERIVED_COLUMNS}
 
 
 def _raw(parent: Column, name: str) -> Column:
@@ -250,11 +213,24 @@ def _first_reason(rules: list[tuple[str, Column]]) -> Column:
 
 
 def rejection_reason(contracts: Mapping[int, EventContract]) -> Column:
-    """The envelope's reason, else the reason of the record's own version (only that version's rules run)."""
-    own_version = None
-    for version, contract in sorted(contracts.items()):
-        matches, reason = F.col("schema_version") == version, _first_reason(rejection_rules(contract))
-        own_version = F.when(matches, reason) if own_version is None else own_version.when(matches, reason)
+    """The envelope's reason, else the reason of the record's own version (only that version's rules run).
+
+    Built once per registry and Spark context: the column is a tree of a few thousand expressions, each a call into
+    the JVM, about 1.7 s to build; a built column holds no data and serves every batch."""
+    key = (id(SparkContext._active_spark_context), repr(sorted(contracts.items())))
+    if key not in _REASON_COLUMNS:
+        _REASON_COLUMNS[key] = _rejection_reason(contracts)
+    return _REASON_COLUMNS[key]
+
+
+_REASON_COLUMNS: dict[tuple[int, str], Column] = {}
+
+
+def _rejection_reason(contracts: Mapping[int, EventContract]) -> Column:
+    (first, *others) = sorted(contracts.items())
+    own_version = F.when(F.col("schema_version") == first[0], _first_reason(rejection_rules(first[1])))
+    for version, contract in others:
+        own_version = own_version.when(F.col("schema_version") == version, _first_reason(rejection_rules(contract)))
     return F.coalesce(_first_reason(envelope_rules(tuple(contracts))), own_version)
 
 
@@ -305,7 +281,7 @@ def accepted_events(validated: DataFrame) -> DataFrame:
                 "event_date": F.to_date(F.col("occurred_at")),
             }
         )
-        .select(*SILVER_COLUMNS, "source_position")
+        .select(*SILVER_EVENTS.names, "source_position")
     )
 
 
@@ -313,6 +289,6 @@ def quarantined_records(validated: DataFrame) -> DataFrame:
     """Rejected records in quarantine's shape; `replayed_at` is set when a replay moves one into silver."""
     return (
         validated.filter(F.col("reason").isNotNull())
-        .select(*QUARANTINE_COLUMNS)
         .withColumn("replayed_at", F.lit(None).cast("timestamp"))
+        .select(*QUARANTINE.names)
     )

@@ -6,7 +6,7 @@
 -- Times are UTC; `date` and `hour_start` are the event's, `ingest_date` the day a record landed in bronze.
 
 -- The size of one minor unit, for the ISO 4217 currencies whose exponent is not 2; any other currency has a unit of
--- 0.01. trino-register fills in the list from MINOR_UNIT_EXPONENTS in jobs/report.py, which the report uses too.
+-- 0.01. trino-register fills in the list from MINOR_UNIT_EXPONENTS in jobs/transforms/money.py, which the report uses too.
 CREATE OR REPLACE VIEW analyst.currency_units
 COMMENT 'currency -> size of its minor unit, for the currencies that do not have 2 decimals'
 AS

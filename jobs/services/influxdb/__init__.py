@@ -8,12 +8,9 @@ database.
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-from jobs.services.base import Service, fetch_once, port_open, run_tool
-from jobs.settings import ServiceSettings
+from jobs.services.base import Service, fetch_once, http_check, run_tool
 
 HERE = Path(__file__).resolve().parent
 PACKAGE_PIN = HERE / "package.txt"  # `name=version` of the Debian package
@@ -73,23 +70,8 @@ bind-address = "127.0.0.1:{self.port + 1}"
     def command(self) -> list[str]:
         return [str(self.binary), "-config", str(self.config_file)]
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.address}"
-
     def healthy(self) -> bool:
-        if not port_open(self.port):
-            return False
-        try:
-            with urllib.request.urlopen(f"{self.url}/ping", timeout=1.0) as response:
-                return response.status == 204
-        except (urllib.error.URLError, OSError):
-            return False
+        return http_check(self.port, "/ping", lambda response: response.status == 204, timeout=1.0)
 
     def exports(self) -> dict[str, str]:
         return {"LAKEHOUSE_INFLUXDB_URL": self.url}
-
-
-def url(settings: ServiceSettings | None = None) -> str:
-    """`http://127.0.0.1:<LAKEHOUSE_INFLUXDB_PORT>`: where the local InfluxDB is."""
-    return InfluxService.configured(settings).url

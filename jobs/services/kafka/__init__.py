@@ -6,15 +6,15 @@ The client port is LAKEHOUSE_KAFKA_PORT (default 19092); the controller listens 
 from __future__ import annotations
 
 import base64
-import time
 import uuid
 from pathlib import Path
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from jobs.platform.settings import ServiceSettings
+from jobs.platform.waiting import wait_until
 from jobs.services.base import LOOPBACK, MavenJarsService, ServiceError, port_open, run_tool
-from jobs.settings import ServiceSettings
 
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
@@ -141,11 +141,11 @@ def create_topic(topic: str, partitions: int = 1, *, servers: str | None = None,
 
 
 def _wait_for_leaders(admin: AdminClient, topic: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def led() -> bool:
         metadata = admin.list_topics(topic, timeout=CLIENT_TIMEOUT_SECONDS).topics.get(topic)
         partitions = metadata.partitions.values() if metadata and metadata.error is None else []
-        if partitions and all(partition.leader >= 0 for partition in partitions):
-            return
-        time.sleep(0.1)
-    raise ServiceError(f"topic {topic!r} has no leader for every partition after {timeout:.0f} s")
+        return bool(partitions) and all(partition.leader >= 0 for partition in partitions)
+
+    if not wait_until(led, timeout):
+        raise ServiceError(f"topic {topic!r} has no leader for every partition after {timeout:.0f} s")

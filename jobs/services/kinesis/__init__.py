@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
+from jobs.platform.settings import ServiceSettings
+from jobs.platform.waiting import wait_until
 from jobs.services.base import Service, ServiceError, fetch_once, port_open, run_tool
-from jobs.settings import ServiceSettings
 
 HERE = Path(__file__).resolve().parent
 PACKAGE_FILES = [HERE / "package.json", HERE / "package-lock.json"]
@@ -49,15 +49,11 @@ class KinesisService(Service):
         # server.js lives in the repository, its node_modules under .services/.
         return {"NODE_PATH": str(self.node_modules)}
 
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://{self.address}"
-
     def healthy(self) -> bool:
         if not port_open(self.port):
             return False
         try:
-            client(self.endpoint_url, attempts=1, read_timeout=1.0).list_streams(Limit=1)
+            client(self.url, attempts=1, read_timeout=1.0).list_streams(Limit=1)
         except Exception:  # any botocore or connection error means "not yet"
             return False
         return True
@@ -65,7 +61,7 @@ class KinesisService(Service):
     def exports(self) -> dict[str, str]:
         """boto3's own variables: any boto3 Kinesis client (jobs/sources/kinesis.py's too) then talks to kinesalite."""
         return {
-            "AWS_ENDPOINT_URL_KINESIS": self.endpoint_url,
+            "AWS_ENDPOINT_URL_KINESIS": self.url,
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIALS["aws_access_key_id"],
@@ -78,7 +74,7 @@ class KinesisService(Service):
 
 def endpoint_url(settings: ServiceSettings | None = None) -> str:
     """`http://127.0.0.1:<LAKEHOUSE_KINESIS_PORT>`: where the local Kinesis is."""
-    return KinesisService.configured(settings).endpoint_url
+    return KinesisService.configured(settings).url
 
 
 def client(url: str | None = None, attempts: int = 3, read_timeout: float = 10.0) -> Any:
@@ -98,11 +94,11 @@ def create_stream(stream: str, shards: int = 1, *, url: str | None = None, timeo
     kinesis = client(url)
     with contextlib.suppress(kinesis.exceptions.ResourceInUseException):
         kinesis.create_stream(StreamName=stream, ShardCount=shards)
-    # boto3's stream_exists waiter polls every 10 s; kinesalite here activates a stream in 50 ms.
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def active() -> bool:
         summary = kinesis.describe_stream_summary(StreamName=stream)["StreamDescriptionSummary"]
-        if summary["StreamStatus"] == "ACTIVE":
-            return
-        time.sleep(0.05)
-    raise ServiceError(f"stream {stream!r} is not ACTIVE after {timeout:.0f} s")
+        return summary["StreamStatus"] == "ACTIVE"
+
+    # boto3's stream_exists waiter polls every 10 s; kinesalite here activates a stream in 50 ms.
+    if not wait_until(active, timeout, interval=0.05):
+        raise ServiceError(f"stream {stream!r} is not ACTIVE after {timeout:.0f} s")

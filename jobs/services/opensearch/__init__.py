@@ -8,12 +8,9 @@ build step), with its config, data and logs under <run dir>/opensearch. Security
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-from jobs.services.base import MavenJarsService, port_open
-from jobs.settings import ServiceSettings
+from jobs.services.base import MavenJarsService, http_check
 
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
@@ -56,25 +53,10 @@ class OpenSearchService(MavenJarsService):
         java = ["java", *JVM_OPTIONS, f"-Dlog4j2.configurationFile=file:{LOG_CONFIG}", "-cp", f"{self.libs}/*"]
         return [*java, str(MAIN), str(self.home)]
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.address}"
-
     def healthy(self) -> bool:
         """The node answers and has elected itself cluster manager (status yellow or green)."""
-        if not port_open(self.port):
-            return False
-        health = f"{self.url}/_cluster/health?wait_for_status=yellow&timeout=1s"
-        try:
-            with urllib.request.urlopen(health, timeout=2.0) as response:
-                return json.load(response)["status"] in ("yellow", "green")
-        except (urllib.error.URLError, OSError, ValueError, KeyError):
-            return False
+        health = "/_cluster/health?wait_for_status=yellow&timeout=1s"
+        return http_check(self.port, health, lambda response: json.load(response)["status"] in ("yellow", "green"))
 
     def exports(self) -> dict[str, str]:
         return {"LAKEHOUSE_OPENSEARCH_URL": self.url}
-
-
-def url(settings: ServiceSettings | None = None) -> str:
-    """`http://127.0.0.1:<LAKEHOUSE_OPENSEARCH_PORT>`: where the local OpenSearch is."""
-    return OpenSearchService.configured(settings).url

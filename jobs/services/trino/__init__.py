@@ -16,14 +16,12 @@ from __future__ import annotations
 import json
 import shutil
 import tarfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Self
 
-from jobs.services.base import LOOPBACK, MavenJarsService, ServiceError, fetch_once, port_open
-from jobs.settings import TRINO_JAVA_HOME, ServiceSettings, service_settings
+from jobs.platform.settings import TRINO_JAVA_HOME, ServiceSettings, service_settings
+from jobs.services.base import LOOPBACK, MavenJarsService, ServiceError, fetch_once, http_check
 
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
@@ -134,24 +132,9 @@ class TrinoService(MavenJarsService):
     def process_env(self) -> dict[str, str]:
         return {"JAVA_HOME": str(self.java_home)}
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.address}"
-
     def healthy(self) -> bool:
         """The server answers and has finished starting (it accepts queries)."""
-        if not port_open(self.port):
-            return False
-        try:
-            with urllib.request.urlopen(f"{self.url}/v1/info", timeout=2.0) as response:
-                return json.load(response)["starting"] is False
-        except (urllib.error.URLError, OSError, ValueError, KeyError):
-            return False
+        return http_check(self.port, "/v1/info", lambda response: json.load(response)["starting"] is False)
 
     def exports(self) -> dict[str, str]:
         return {"LAKEHOUSE_TRINO_URL": self.url}
-
-
-def url(settings: ServiceSettings | None = None) -> str:
-    """`http://127.0.0.1:<LAKEHOUSE_TRINO_PORT>`: where the local Trino is."""
-    return TrinoService.configured(settings).url

@@ -1,0 +1,117 @@
+"""`lakehouse sql "<query>"`: one Trino SQL query over the lakehouse catalog, printed as a table or CSV.
+
+Also the one way the project's Python (trino-register, the notebooks, the tests, the benchmark) talks to Trino:
+`connect(settings)` and `frame(connection, sql)`, with Trino's errors turned into one-line QueryFailed errors.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import urllib.parse
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import pandas as pd
+import requests
+import trino
+from trino.exceptions import TrinoConnectionError, TrinoQueryError
+
+from jobs.platform.arguments import JobArgumentParser, positive_int
+from jobs.platform.commands import command_parser
+from jobs.platform.exits import first_line, run_entry
+from jobs.platform.settings import Settings, UsageError, settings_from
+
+CATALOG = "lakehouse"
+USER = "lakehouse"
+
+
+class QueryFailed(RuntimeError):
+    """Trino refused or failed a query, or could not be reached: one line, exit status 1."""
+
+
+def connect(settings: Settings, schema: str | None = None) -> trino.dbapi.Connection:
+    """A DB-API connection to the `lakehouse` catalog of the Trino at LAKEHOUSE_TRINO_URL."""
+    url = urllib.parse.urlsplit(settings.trino_url)
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise UsageError(f"LAKEHOUSE_TRINO_URL must be http(s)://host:port, got {settings.trino_url!r}")
+    return trino.dbapi.connect(
+        host=url.hostname,
+        port=url.port or (443 if url.scheme == "https" else 80),
+        http_scheme=url.scheme,
+        user=USER,
+        catalog=CATALOG,
+        schema=schema,
+        source="merchant-insights",
+    )
+
+
+@contextmanager
+def trino_errors(connection: trino.dbapi.Connection) -> Iterator[None]:
+    """Trino's errors as QueryFailed: its own message for a refused or failed query, one line for a server down."""
+    where = f"{connection.host}:{connection.port}"
+    try:
+        yield
+    except TrinoQueryError as error:
+        raise QueryFailed(f"{error.error_name}: {error.message}") from None
+    except (TrinoConnectionError, requests.exceptions.ConnectionError):
+        raise QueryFailed(f"Trino is not reachable at {where} (start it with `lakehouse services up trino`)") from None
+    except trino.exceptions.HttpError as error:  # e.g. another server on that port; its body may be a page of HTML
+        status = str(error).split(":", 1)[0]
+        raise QueryFailed(f"no answer from Trino at {where}: HTTP {status} (is it Trino?)") from None
+    except trino.exceptions.Error as error:
+        raise QueryFailed(f"no answer from Trino at {where}: {first_line(error)}") from None
+
+
+def execute(connection: trino.dbapi.Connection, sql: str, params: Sequence[object] = ()) -> trino.dbapi.Cursor:
+    """Run `sql` with its `?` parameters; the cursor is ready to fetch."""
+    cursor = connection.cursor()
+    with trino_errors(connection):
+        cursor.execute(sql, list(params) or None)
+    return cursor
+
+
+def frame(
+    connection: trino.dbapi.Connection, sql: str, params: Sequence[object] = (), limit: int | None = None
+) -> pd.DataFrame:
+    """The query's rows as a DataFrame (the first `limit` rows when given; the rest are not fetched)."""
+    cursor = execute(connection, sql, params)
+    # A query can also fail after its first rows, e.g. on a division by zero further down.
+    with trino_errors(connection):
+        rows = cursor.fetchall() if limit is None else cursor.fetchmany(limit)
+        if limit is not None:
+            cursor.cancel()
+    return pd.DataFrame(rows, columns=[column[0] for column in cursor.description or []])
+
+
+def build_parser() -> JobArgumentParser:
+    parser = command_parser("sql", __doc__)
+    parser.add_argument("query", help="Trino SQL; tables are <schema>.<table>, e.g. gold.merchant_daily")
+    parser.add_argument("--format", choices=["table", "csv"], default="table", help="output (default table)")
+    parser.add_argument("--limit", type=positive_int, default=1000, help="print at most this many rows (default 1000)")
+    parser.add_argument("--trino-url", help="default LAKEHOUSE_TRINO_URL, else http://127.0.0.1:18080")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
+    def work() -> None:
+        limit = args.limit
+        settings = settings_from(args)
+        started = time.monotonic()
+        with connect(settings) as connection:
+            rows = frame(connection, args.query, limit=limit + 1)
+        shown = rows.head(limit)
+        if args.format == "csv":
+            shown.to_csv(sys.stdout, index=False)
+        elif len(shown.columns):
+            print(shown.to_string(index=False, na_rep="NULL", max_colwidth=60))
+        more = f", more not shown (--limit {limit})" if len(rows) > limit else ""
+        print(f"({len(shown):,} rows{more}, {time.monotonic() - started:.2f} s)", file=sys.stderr)
+
+    return run_entry("lakehouse sql", work)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""The one Spark session factory: Delta on, UTC, jars from the Maven-resolved cache, quiet logs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from jobs.platform.settings import Settings, UsageError
+
+LOG_CONFIG = Path(__file__).resolve().parents[1] / "conf" / "log4j2.properties"
+
+
+def jar_paths(jar_dir: str) -> list[str]:
+    jars = sorted(str(path) for path in Path(jar_dir).glob("*.jar"))
+    if not any(Path(jar).name.startswith("delta-spark_") for jar in jars):
+        raise UsageError(f"Delta jars not found in {jar_dir}: run `make setup` (it resolves them with Maven)")
+    return jars
+
+
+def build_session(settings: Settings, app_name: str) -> SparkSession:
+    java_options = f"-Dlog4j.configurationFile={LOG_CONFIG.as_uri()}"
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .master(settings.master)
+        .config("spark.jars", ",".join(jar_paths(settings.jars)))
+        .config("spark.driver.memory", settings.driver_memory)
+        .config("spark.driver.extraJavaOptions", java_options)
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", settings.shuffle_partitions)
+        # Python workers (the Kinesis source runs in them) use this interpreter, the one with the project installed.
+        .config("spark.pyspark.python", sys.executable)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        # A laptop-sized Delta log: fewer partitions to read each snapshot.
+        .config("spark.databricks.delta.snapshotPartitions", 4)
+        .config("spark.sql.streaming.stopActiveRunOnRestart", "true")
+        # An insert-only MERGE into one event_date would otherwise be written by a single task.
+        .config("spark.databricks.delta.merge.repartitionBeforeWrite.enabled", "false")
+    )
+    if settings.master.startswith("local"):
+        # A local driver listens on loopback only.
+        builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
+    # The planner of Python data sources (the Kinesis source's offsets) ignores spark.pyspark.python and starts
+    # $PYSPARK_PYTHON, read from the JVM's environment: it must be set before the JVM starts.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("WARN")
+    return session
+
+
+@contextmanager
+def spark_session(settings: Settings, app_name: str) -> Iterator[SparkSession]:
+    spark = build_session(settings, app_name)
+    try:
+        yield spark
+    finally:
+        spark.stop()

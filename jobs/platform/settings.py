@@ -1,0 +1,176 @@
+"""One Settings object from command-line flags, then LAKEHOUSE_* environment variables, then laptop defaults.
+
+This is the only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+DEFAULTS = {
+    "warehouse": "./warehouse",
+    "checkpoints": "./checkpoints",
+    "source": "files:./landing",
+    "master": "local[*]",
+    "shuffle_partitions": "8",
+    "driver_memory": "4g",
+    "jars": str(REPO_ROOT / ".jars"),
+    "schemas": str(REPO_ROOT / "schemas" / "events"),
+    "sinks": "",
+    "influxdb_url": "http://127.0.0.1:18086",
+    "influxdb_database": "merchant_insights",
+    "opensearch_url": "http://127.0.0.1:19200",
+    "opensearch_prefix": "merchant-insights",
+    "publish_max_wait_seconds": "60",
+    "conversion_basis": "sessions",
+    "trino_url": "http://127.0.0.1:18080",
+}
+SINK_NAMES = ("influxdb", "opensearch")  # jobs/sinks implements each
+CONVERSION_BASES = ("sessions", "customers")  # what gold's conversion_rate divides orders by
+
+
+class UsageError(Exception):
+    """A bad argument or setting: reported in one line, exit status 2."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    warehouse: str
+    checkpoints: str
+    source: str
+    master: str
+    shuffle_partitions: int
+    driver_memory: str
+    jars: str
+    schemas: str  # the schema registry folder: one v<N>.json per supported event schema version
+    sinks: tuple[str, ...] = ()  # where `run` and `publish` publish gold (none: gold stays in the lakehouse)
+    influxdb_url: str = DEFAULTS["influxdb_url"]
+    influxdb_database: str = DEFAULTS["influxdb_database"]
+    opensearch_url: str = DEFAULTS["opensearch_url"]
+    opensearch_prefix: str = DEFAULTS["opensearch_prefix"]  # index aliases are <prefix>-<table>, e.g. -product-daily
+    publish_max_wait_seconds: float = 60.0  # a sink's retries with backoff give up after this long
+    conversion_basis: str = "sessions"  # a metric definition: a change takes effect for what gold recomputes
+    trino_url: str = DEFAULTS["trino_url"]  # where `lakehouse sql` and `trino-register` find Trino
+
+    def table_path(self, table: str) -> str:
+        """`silver.events` -> `<warehouse>/silver/events`."""
+        layer, name = table.split(".")
+        return f"{self.warehouse}/{layer}/{name}"
+
+    def checkpoint_path(self, query: str) -> str:
+        return f"{self.checkpoints}/{query}"
+
+
+def _absolute(location: str) -> str:
+    """Local paths become absolute; URIs such as s3a://bucket/prefix are kept as given."""
+    return location if "://" in location else str(Path(location).expanduser().resolve())
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("configuration (flag, else LAKEHOUSE_<NAME>, else default)")
+    group.add_argument("--warehouse", help=f"root of the Delta tables (default {DEFAULTS['warehouse']})")
+    group.add_argument("--checkpoints", help=f"root of stream checkpoints (default {DEFAULTS['checkpoints']})")
+    group.add_argument("--source", help="files:<dir> | kafka:<servers>/<topic> | kinesis:<stream>")
+    group.add_argument("--master", help=f"Spark master (default {DEFAULTS['master']})")
+    group.add_argument(
+        "--sinks", help="comma-separated sinks gold is published to: influxdb, opensearch (default none)"
+    )
+    group.add_argument(
+        "--schemas", help="schema registry folder, one v<N>.json per event version (default schemas/events)"
+    )
+
+
+def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+
+    def pick(name: str) -> str:
+        flag = getattr(args, name, None)
+        if flag is not None:
+            return flag
+        return env.get(f"LAKEHOUSE_{name.upper()}", DEFAULTS[name])
+
+    sinks = tuple(name for name in pick("sinks").split(",") if name)
+    unknown = [name for name in sinks if name not in SINK_NAMES]
+    if unknown:
+        raise UsageError(f"unknown sink {unknown[0]!r} in LAKEHOUSE_SINKS/--sinks (one of: {', '.join(SINK_NAMES)})")
+    max_wait = pick("publish_max_wait_seconds")
+    if not max_wait.replace(".", "", 1).isdigit():
+        raise UsageError(f"LAKEHOUSE_PUBLISH_MAX_WAIT_SECONDS must be a number of seconds, got {max_wait!r}")
+    partitions = pick("shuffle_partitions")
+    if not partitions.isdigit() or int(partitions) < 1:
+        raise UsageError(f"LAKEHOUSE_SHUFFLE_PARTITIONS must be a positive integer, got {partitions!r}")
+    conversion_basis = pick("conversion_basis")
+    if conversion_basis not in CONVERSION_BASES:
+        raise UsageError(
+            f"LAKEHOUSE_CONVERSION_BASIS must be one of {', '.join(CONVERSION_BASES)}, got {conversion_basis!r}"
+        )
+    return Settings(
+        warehouse=_absolute(pick("warehouse")),
+        checkpoints=_absolute(pick("checkpoints")),
+        source=pick("source"),
+        master=pick("master"),
+        shuffle_partitions=int(partitions),
+        driver_memory=pick("driver_memory"),
+        jars=_absolute(pick("jars")),
+        schemas=_absolute(pick("schemas")),
+        sinks=sinks,
+        influxdb_url=pick("influxdb_url"),
+        influxdb_database=pick("influxdb_database"),
+        opensearch_url=pick("opensearch_url"),
+        opensearch_prefix=pick("opensearch_prefix"),
+        publish_max_wait_seconds=float(max_wait),
+        conversion_basis=conversion_basis,
+        trino_url=pick("trino_url"),
+    )
+
+
+def debug_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """LAKEHOUSE_DEBUG=1 makes failures print their traceback."""
+    env = os.environ if env is None else env
+    return env.get("LAKEHOUSE_DEBUG", "") not in ("", "0")
+
+
+# --- local services ----------------------------------------------------------------------------------------
+
+# What `lakehouse services fetch` downloads (Kafka's jars, kinesalite's node modules): git-ignored, kept across runs.
+SERVICES_HOME = REPO_ROOT / ".services"
+_PORT_VARIABLE = re.compile(r"LAKEHOUSE_([A-Z0-9]+)_PORT")
+TRINO_JAVA_HOME = Path("/usr/lib/jvm/temurin-25-jdk-amd64")  # Trino 476 needs Java 24+; the machine's java is 17
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Where local services keep their data, logs and pid files, and the loopback ports that differ from defaults."""
+
+    run_dir: Path
+    port_overrides: Mapping[str, int] = field(default_factory=dict)
+    trino_java_home: Path = TRINO_JAVA_HOME
+
+    def port(self, service: str, default: int) -> int:
+        return self.port_overrides.get(service, default)
+
+
+def _port(variable: str, text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise UsageError(f"{variable} must be a port number from 1 to 65535, got {text!r}")
+    return int(text)
+
+
+def service_settings(env: Mapping[str, str] | None = None) -> ServiceSettings:
+    """LAKEHOUSE_RUN_DIR (default <repo>/.run) and any LAKEHOUSE_<SERVICE>_PORT, e.g. LAKEHOUSE_KAFKA_PORT."""
+    env = os.environ if env is None else env
+    run_dir = Path(env.get("LAKEHOUSE_RUN_DIR") or REPO_ROOT / ".run").expanduser().resolve()
+    ports = {
+        match.group(1).lower(): _port(variable, value)
+        for variable, value in env.items()
+        if (match := _PORT_VARIABLE.fullmatch(variable))
+    }
+    java_home = Path(env.get("LAKEHOUSE_TRINO_JAVA_HOME") or TRINO_JAVA_HOME)
+    return ServiceSettings(run_dir, ports, java_home)

@@ -1,0 +1,54 @@
+"""`lakehouse quality --date D`: what the quality gates found on one UTC day, per table, with every failure."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+
+from jobs.platform.arguments import JobArgumentParser, parse_date
+from jobs.platform.commands import command_parser
+from jobs.platform.exits import run_entry
+from jobs.platform.settings import Settings, settings_from
+from jobs.quality.gate import day_results, results_folder
+
+
+def summary_lines(settings: Settings, day: str) -> list[str]:
+    results = day_results(settings, day)
+    if not results:
+        return [f"no quality results for {day} under {results_folder(settings) / 'results'}"]
+    runs: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    warned: Counter[str] = Counter()
+    for result in results:
+        runs[result["table"]] += 1
+        failed[result["table"]] += not result["passed"]
+        warned[result["table"]] += bool(result["failed_warnings"])
+    lines = [f"quality gates on {day}:", f"  {'table':<30}{'validations':>12}{'failed':>8}{'warnings':>10}"]
+    lines += [f"  {table:<30}{runs[table]:>12,}{failed[table]:>8,}{warned[table]:>10,}" for table in sorted(runs)]
+    for heading, key in (("failed (not written)", "failed_critical"), ("warnings (written)", "failed_warnings")):
+        found = [result for result in results if result[key]]
+        if found:
+            lines.append(f"{heading}:")
+            lines += [
+                f"  {result['validated_at'][11:19]} {result['table']} ({result['slice']}): {'; '.join(result[key])}"
+                for result in found
+            ]
+    lines.append(f"data docs: {results_folder(settings) / 'docs' / 'index.html'}")
+    return lines
+
+
+def build_parser() -> JobArgumentParser:
+    parser = command_parser("quality", __doc__)
+    parser.add_argument("--date", type=parse_date, required=True, help="UTC day the gates ran (YYYY-MM-DD)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_entry(
+        "lakehouse quality", lambda: print("\n".join(summary_lines(settings_from(args), args.date.isoformat())))
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

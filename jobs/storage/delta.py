@@ -1,0 +1,193 @@
+"""Reading and writing the Delta tables of storage/tables.py: creation, idempotent writes, and following new rows."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from pathlib import Path
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql.streaming import StreamingQuery
+
+from jobs.platform.arguments import Trigger
+from jobs.platform.settings import Settings
+from jobs.storage.tables import TABLES, TableSpec
+
+UNFINISHED_CREATION_SECONDS = 120
+CHANGE_FEED = "delta.enableChangeDataFeed"
+COMMIT_FILE = re.compile(r"\d{20}\.(json|checkpoint.*\.parquet)")
+
+
+def ensure_tables(spark: SparkSession, settings: Settings, names: Iterable[str]) -> None:
+    """Create the tables that do not exist yet and add the columns an older table lacks, so readers and writers
+    always find the contract schema."""
+    for name in names:
+        spec = TABLES[name]
+        path = settings.table_path(name)
+        remove_unfinished_creation(path)
+        spark.sql(
+            f"CREATE TABLE IF NOT EXISTS delta.`{path}` ({spec.ddl}) USING delta PARTITIONED BY ({spec.partitioned_by})"
+        )
+        add_missing_columns(spark, path, spec)
+        if spec.change_feed:
+            enable_change_feed(spark, path)
+
+
+def add_missing_columns(spark: SparkSession, path: str, spec: TableSpec) -> None:
+    """Additive schema evolution: one ALTER TABLE adds the spec's columns the table lacks (a metadata-only commit;
+    no data file is rewritten)."""
+    present = set(read_table_at(spark, path).columns)
+    missing = [f"`{name}` {kind}" for name, kind in spec.columns if name not in present]
+    if missing:
+        spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({', '.join(missing)})")
+
+
+def enable_change_feed(spark: SparkSession, path: str) -> None:
+    """Turn on Delta's change data feed (a table property; changes are recorded from the next commit on). The check
+    reads the table's properties only: DeltaTable.detail() would also size every data file of the table."""
+    properties = {row["key"]: row["value"] for row in spark.sql(f"SHOW TBLPROPERTIES delta.`{path}`").collect()}
+    if properties.get(CHANGE_FEED) != "true":
+        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({CHANGE_FEED} = true)")
+
+
+def remove_unfinished_creation(table_path: str) -> None:
+    """Remove a `_delta_log` that holds no commit: what a process killed inside CREATE TABLE leaves on a local disk.
+    Delta would take the folder for a table and then fail to read it; with it gone, CREATE TABLE starts afresh.
+    Object stores have no folders, so there a cut-short creation leaves nothing behind."""
+    log = Path(table_path, "_delta_log")
+    if "://" in table_path or not log.is_dir():
+        return
+    # A creation younger than that may still be under way in another process (bronze, silver and gold each create
+    # the tables they use).
+    if time.time() - log.stat().st_mtime < UNFINISHED_CREATION_SECONDS:
+        return
+    if not any(COMMIT_FILE.fullmatch(entry.name) for entry in log.iterdir()):
+        shutil.rmtree(log)
+
+
+def single_row(frame: DataFrame) -> Row:
+    """The one row of a frame that has exactly one: an aggregate, a MERGE's metrics, a table's latest commit."""
+    [row] = frame.collect()
+    return row
+
+
+def read_table(spark: SparkSession, settings: Settings, name: str) -> DataFrame:
+    return read_table_at(spark, settings.table_path(name))
+
+
+def read_table_at(spark: SparkSession, path: str) -> DataFrame:
+    return spark.read.format("delta").load(path)
+
+
+def read_table_version(spark: SparkSession, settings: Settings, name: str, version: int) -> DataFrame:
+    return spark.read.format("delta").option("versionAsOf", version).load(settings.table_path(name))
+
+
+def sql_literal(value: date | datetime | str) -> str:
+    if isinstance(value, datetime):
+        return f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S}'"  # UTC: every session runs in UTC
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    return "'" + value.replace("'", "''") + "'"
+
+
+def is_in(column: str, values: Iterable[date | datetime | str]) -> str:
+    return f"{column} IN ({', '.join(sql_literal(v) for v in sorted(set(values)))})"
+
+
+def replace_where(settings: Settings, name: str, rows: DataFrame, predicate: str) -> None:
+    """Atomically replace the rows matching `predicate` with `rows` (one Delta commit)."""
+    partition = TABLES[name].partitioned_by
+    # clusters each file by merchant (where there is one) for data skipping
+    order = [partition, "merchant_id"] if "merchant_id" in rows.columns else [partition]
+    (
+        rows.repartition(partition)
+        .sortWithinPartitions(*order)
+        .write.format("delta")
+        .mode("overwrite")
+        .option("replaceWhere", predicate)
+        .save(settings.table_path(name))
+    )
+
+
+def insert_missing(spark: SparkSession, settings: Settings, name: str, rows: DataFrame, match: str) -> int:
+    """Insert the rows that have no match in the table (an insert-only MERGE, so a rerun adds nothing).
+    `match` is the merge condition over aliases `t` (table) and `s` (rows). Returns the number inserted."""
+    target = DeltaTable.forPath(spark, settings.table_path(name)).alias("t")
+    result = target.merge(rows.alias("s"), match).whenNotMatchedInsertAll().execute()
+    return int(single_row(result)["num_inserted_rows"])
+
+
+def replace_in_scope(
+    spark: SparkSession, settings: Settings, name: str, rows: DataFrame, match: str, scope: str, replaces: str
+) -> int:
+    """Make the table's rows in `scope` those of `rows`, in one commit (a MERGE over aliases `t` and `s`): a row
+    matching on `match` is replaced when it is in scope or when `replaces` holds, a row with no match is inserted,
+    and a row in scope that `rows` no longer has is deleted. Rows out of scope are otherwise left as they are.
+    Returns the table's rows now taken from `rows` (updated plus inserted)."""
+    target = DeltaTable.forPath(spark, settings.table_path(name)).alias("t")
+    metrics = (
+        target.merge(rows.alias("s"), match)
+        .whenMatchedUpdateAll(condition=f"({scope}) OR ({replaces})")
+        .whenNotMatchedInsertAll()
+        .whenNotMatchedBySourceDelete(condition=scope)
+        .execute()
+    )
+    result = single_row(metrics)
+    return int(result["num_updated_rows"]) + int(result["num_inserted_rows"])
+
+
+def read_change_feed(spark: SparkSession, settings: Settings, name: str, first: int, last: int) -> DataFrame:
+    """The table's change data feed from version `first` to `last`, both included."""
+    return (
+        spark.read.format("delta")
+        .option("readChangeFeed", "true")
+        .option("startingVersion", first)
+        .option("endingVersion", last)
+        .load(settings.table_path(name))
+    )
+
+
+def table_version(spark: SparkSession, settings: Settings, name: str) -> int:
+    return int(single_row(DeltaTable.forPath(spark, settings.table_path(name)).history(1))["version"])
+
+
+def rows_written_since(spark: SparkSession, settings: Settings, name: str, version: int) -> int:
+    """Rows added by the commits after `version`, from Delta's own operation metrics."""
+    history = DeltaTable.forPath(spark, settings.table_path(name)).history()
+    commits = history.filter(history.version > version).select("operationMetrics").collect()
+    return sum(int((row["operationMetrics"] or {}).get("numOutputRows", 0)) for row in commits)
+
+
+def follow_new_rows(
+    spark: SparkSession,
+    settings: Settings,
+    name: str,
+    query: str,
+    handle: Callable[[DataFrame, str], None],
+    trigger: Trigger,
+) -> StreamingQuery:
+    """Start handing the rows appended to table `name` to `handle`, batch by batch, with a label naming the batch.
+    The checkpoint <checkpoints>/<query> remembers how far the query got; with an available-now trigger it stops when
+    caught up. Commits that change or delete rows (a backfill's) are skipped: whoever rewrote rows also recomputed
+    what depends on them, and a Delta stream would otherwise stop at them."""
+    writer = (
+        spark.readStream.format("delta")
+        .option("skipChangeCommits", "true")
+        .load(settings.table_path(name))
+        .writeStream.queryName(query)
+        .foreachBatch(lambda batch, batch_id: handle(batch, f"micro-batch {batch_id}"))
+        .option("checkpointLocation", settings.checkpoint_path(query))
+    )
+    return trigger.apply(writer).start()
+
+
+def process_new_rows(
+    spark: SparkSession, settings: Settings, name: str, query: str, handle: Callable[[DataFrame, str], None]
+) -> None:
+    """Hand the rows appended to table `name` since the last run to `handle`, and return when caught up."""
+    follow_new_rows(spark, settings, name, query, handle, Trigger()).awaitTermination()

@@ -1,0 +1,92 @@
+"""The Airflow DAGs load cleanly, fast and as designed, and the stale-hour callback writes an alert."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from jobs.devtools.airflow import AIRFLOW, airflow_env
+from jobs.platform.settings import REPO_ROOT
+
+AIRFLOW_PYTHON = AIRFLOW.parent / "python"
+
+
+HOURLY_TASKS = {"bronze", "silver", "quarantine_gate", "gold", "publish_influxdb", "publish_opensearch", "freshness"}
+
+
+def load_dags(tmp_path: Path) -> dict:
+    env = airflow_env(tmp_path / "airflow", {**os.environ, "LAKEHOUSE_SINKS": "influxdb,opensearch"})
+    loaded = subprocess.run(
+        [
+            str(AIRFLOW_PYTHON),
+            str(REPO_ROOT / "tests" / "integration" / "airflow" / "dagbag.py"),
+            str(REPO_ROOT / "dags"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    return json.loads(loaded.stdout.strip().splitlines()[-1])
+
+
+def test_the_dags_load_without_errors_quickly_and_as_designed(tmp_path):
+    found = load_dags(tmp_path)
+    assert found["errors"] == {}
+    assert all(seconds < 2 for seconds in found["seconds"].values()), found["seconds"]
+    hourly, backfill = found["dags"]["merchant_insights_hourly"], found["dags"]["merchant_insights_backfill"]
+    assert (hourly["timetable"], hourly["cron"], hourly["catchup"], hourly["max_active_runs"]) == (
+        "CronDataIntervalTimetable",
+        "0 * * * *",
+        True,
+        1,
+    )
+    tasks = hourly["tasks"]
+    assert set(tasks) == HOURLY_TASKS
+    assert [tasks[name]["upstream"] for name in ("silver", "quarantine_gate", "gold", "publish_opensearch")] == [
+        ["bronze"],
+        ["silver"],
+        ["quarantine_gate"],
+        ["gold"],
+    ]
+    freshness = tasks["freshness"]
+    assert freshness["upstream"] == ["publish_influxdb", "publish_opensearch"]
+    assert (freshness["trigger_rule"], freshness["alerts"]) == ("all_done", True)
+    assert (tasks["gold"]["retries"], tasks["quarantine_gate"]["depends_on_past"]) == (3, True)
+    assert (hourly["timeout_minutes"], hourly["alerts"]) == (55, True), "a run still going at the deadline alerts"
+    assert backfill["params"] == ["from", "stages", "to"] and set(backfill["tasks"]) == {"backfill"}
+
+
+CALL_ALERT = """
+import datetime, sys, types
+sys.path.insert(0, sys.argv[1])
+from merchant_insights import alert_stale_hour
+hour = datetime.datetime(2026, 11, 26, 10, tzinfo=datetime.timezone.utc)
+dag = types.SimpleNamespace(dag_id="merchant_insights_hourly")
+# as a task's callback, then as the run's (a timed-out run has no failed task)
+alert_stale_hour({"dag": dag, "data_interval_start": hour, "task_instance": types.SimpleNamespace(task_id="freshness")})
+alert_stale_hour({"dag": dag, "dag_run": types.SimpleNamespace(data_interval_start=hour), "reason": "timed_out"})
+"""
+
+
+def test_the_stale_hour_callback_writes_an_alert(tmp_path):
+    alerts = tmp_path / "alerts.jsonl"
+    env = airflow_env(tmp_path / "airflow", {**os.environ, "LAKEHOUSE_ALERTS_FILE": str(alerts)})
+    ran = subprocess.run(
+        [str(AIRFLOW_PYTHON), "-c", CALL_ALERT, str(REPO_ROOT / "dags")], env=env, capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    task_alert, run_alert = map(json.loads, alerts.read_text().splitlines())
+    assert (task_alert["dag_id"], task_alert["hour"], task_alert["task"]) == (
+        "merchant_insights_hourly",
+        "2026-11-26T10:00:00+00:00",
+        "freshness",
+    )
+    assert (run_alert["hour"], run_alert["task"], run_alert["reason"]) == (
+        "2026-11-26T10:00:00+00:00",
+        None,
+        "timed_out",
+    )

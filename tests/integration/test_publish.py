@@ -1,0 +1,154 @@
+"""Publishing gold to a real InfluxDB and a real OpenSearch: what merchants read equals gold, a late event changes
+exactly its slices, republishing changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+from testkit.lakehouses import copy_of, land
+from testkit.published import first_difference, gold_documents, gold_points, influx_points, search_documents
+
+from jobs import gold, pipeline, publish
+from jobs.analysts import product_search as product_search_cli
+from jobs.platform.arguments import Slice
+from jobs.sinks import influx, search
+from jobs.sinks.influx import MEASUREMENTS
+from jobs.sinks.search import INDICES, product_search
+from jobs.sources import checked_source
+from jobs.storage.delta import read_table
+
+
+def test_run_publishes_gold_then_only_what_a_late_event_changed(spark, small_lakehouse, published, tmp_path):
+    published = copy_of(small_lakehouse, tmp_path, onto=published)
+    source = checked_source(published)  # the shared landing folder: nothing new in it
+    client = influx.client(published.influxdb_url)
+    searcher = search.client(published.opensearch_url)
+
+    reports = pipeline.run(spark, published, source)
+    assert reports[-1].stage == "publish" and reports[-1].rows_in == len(MEASUREMENTS) + len(INDICES)
+    first = influx_points(client, published.influxdb_database)
+    assert first == gold_points(spark, published)
+    assert all(first[table] for table in MEASUREMENTS)
+    first_documents = search_documents(searcher, published.opensearch_prefix)
+    assert first_difference(first_documents, gold_documents(spark, published)) == ""
+    assert all(first_documents[table] for table in INDICES)
+
+    merchant = read_table(spark, published, "gold.merchant_hourly").first()["merchant_id"]
+    late = {
+        "event_id": "late-1",
+        "event_type": "page_view",
+        "merchant_id": merchant,
+        "occurred_at": "2026-11-22T22:30:00Z",
+        "schema_version": 1,
+    }
+    land(spark, published, [late], ingested_at=datetime.now(UTC))
+    second = pipeline.run(spark, published, source)
+    after = influx_points(client, published.influxdb_database)
+    assert after == gold_points(spark, published)
+    changed = {
+        table: {key for key in after[table] if after[table][key] != first[table].get(key)} for table in MEASUREMENTS
+    }
+    assert changed == {
+        "gold.merchant_hourly": {(merchant, "2026-11-22T22:00:00Z")},
+        "gold.merchant_daily": {(merchant, "2026-11-22T00:00:00Z")},
+        "gold.merchant_hourly_sales": set(),
+        "gold.merchant_hourly_channel_sales": set(),
+    }
+    documents = search_documents(searcher, published.opensearch_prefix)
+    assert documents == gold_documents(spark, published)
+    changed_documents = {
+        table: {key for key in documents[table] if documents[table][key] != first_documents[table].get(key)}
+        for table in INDICES
+    }
+    assert changed_documents == {"gold.product_daily": set(), "gold.merchant_daily": {f"{merchant}|2026-11-22"}}
+    assert 0 < second[-1].rows_out < reports[-1].rows_out  # only the recomputed slices were sent
+    # Gold recomputed the late event's date, so exactly that date's documents were sent again.
+    late_date = [read_table(spark, published, table).filter("date = DATE '2026-11-22'").count() for table in INDICES]
+    assert second[-1].details["opensearch written"] == sum(late_date) < reports[-1].details["opensearch written"]
+
+    again = publish.run(spark, published)
+    assert (again.rows_in, again.rows_out) == (0, 0)
+    assert influx_points(client, published.influxdb_database) == after
+    assert search_documents(searcher, published.opensearch_prefix) == documents
+
+    # On demand: one day republished sends every row of that day to both sinks again, and changes nothing.
+    day = Slice(date(2026, 11, 23), None)
+    republished = publish.run(spark, published, day)
+    tables = [*MEASUREMENTS, *INDICES]
+    day_rows = sum(read_table(spark, published, table).filter("date = DATE '2026-11-23'").count() for table in tables)
+    assert republished.rows_out == day_rows > 0
+    assert influx_points(client, published.influxdb_database) == after
+    assert search_documents(searcher, published.opensearch_prefix) == documents
+
+    # A fix removes a merchant's only event of an hour from silver; the hour is recomputed and its point must go.
+    lone = read_table(spark, published, "gold.merchant_hourly").filter("events = 1").orderBy("merchant_id").first()
+    assert lone is not None
+    silver = published.table_path("silver.events")
+    spark.sql(
+        f"DELETE FROM delta.`{silver}` WHERE merchant_id = '{lone['merchant_id']}' "
+        f"AND event_hour = TIMESTAMP '{lone['hour_start']:%Y-%m-%d %H:%M:%S}'"
+    )
+    gold.run(spark, published, Slice(lone["date"], lone["hour_start"].hour))
+    fixed = publish.run(spark, published)
+    assert fixed.details["influxdb deleted"] >= 1
+    final = influx_points(client, published.influxdb_database)
+    assert (lone["merchant_id"], f"{lone['hour_start']:%Y-%m-%dT%H:%M:%SZ}") not in final["gold.merchant_hourly"]
+    assert final == gold_points(spark, published)
+
+    # A whole merchant-day removed from silver: its daily row and product rows go, and so do their documents.
+    day = read_table(spark, published, "gold.merchant_daily").filter("date = DATE '2026-11-23'")
+    gone = day.join(read_table(spark, published, "gold.product_daily"), ["merchant_id", "date"]).orderBy("events")
+    gone_merchant = gone.first()["merchant_id"]
+    spark.sql(f"DELETE FROM delta.`{silver}` WHERE merchant_id = '{gone_merchant}' AND event_date = '2026-11-23'")
+    gold.run(spark, published, Slice(date(2026, 11, 23), None))
+    removed = publish.run(spark, published)
+    assert removed.details["opensearch deleted"] >= 2  # the daily document and at least one product's
+    documents = search_documents(searcher, published.opensearch_prefix)
+    assert f"{gone_merchant}|2026-11-23" not in documents["gold.merchant_daily"]
+    assert documents == gold_documents(spark, published)
+    assert influx_points(client, published.influxdb_database) == gold_points(spark, published)
+
+
+def test_a_product_name_search_returns_that_merchants_products_only(
+    spark, small_lakehouse, published, monkeypatch, capsys
+):
+    published = replace(published, warehouse=small_lakehouse.warehouse, checkpoints=small_lakehouse.checkpoints)
+    publish.run(spark, replace(published, sinks=("opensearch",)))  # reads gold, writes only OpenSearch
+    searcher = search.client(published.opensearch_url)
+    searcher.indices.refresh(index=f"{published.opensearch_prefix}-*")
+
+    products = read_table(spark, published, "gold.product_daily").collect()
+    word = "mug"
+    sellers = sorted({row.merchant_id for row in products if word in row.name.lower().split()})
+    assert len(sellers) >= 2  # other merchants sell products with that word too
+    merchant = sellers[0]
+    alias = INDICES["gold.product_daily"].alias(published.opensearch_prefix)
+    hits = searcher.search(index=alias, body=product_search(merchant, word.upper(), size=1000))["hits"]["hits"]
+    found = {hit["_id"] for hit in hits}
+    expected = {
+        f"{row.merchant_id}|{row.date}|{row.currency}|{row.sku}"
+        for row in products
+        if row.merchant_id == merchant and word in row.name.lower().split()
+    }
+    assert found == expected and expected
+    assert {hit["_source"]["merchant_id"] for hit in hits} == {merchant}
+
+    # The same search from the shell, `lakehouse search`, for one merchant.
+    matching = [row for row in products if row.merchant_id == "m000001" and "mug" in row.name.split()]
+    assert matching
+
+    monkeypatch.setenv("LAKEHOUSE_OPENSEARCH_PREFIX", published.opensearch_prefix)
+    capsys.readouterr()  # the pipeline's stage lines
+    assert product_search_cli.main(["--merchant", "m000001", "mug", "--size", "500"]) == 0
+    first, header, *rows = capsys.readouterr().out.splitlines()
+    assert first.startswith(f"m000001: {len(matching):,} product-days match 'mug'")
+    assert header.split() == ["date", "sku", "currency", "units", "revenue_minor", "name"]
+    assert sorted(row.split()[:5] for row in rows) == sorted(
+        [str(r.date), r.sku, r.currency, str(r.units), str(r.revenue_minor)] for r in matching
+    )
+
+    monkeypatch.setenv("LAKEHOUSE_OPENSEARCH_PREFIX", "never-published")
+    assert product_search_cli.main(["--merchant", "m000001", "mug"]) == 1
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "no index never-published-product-daily yet" in line

@@ -1,0 +1,182 @@
+"""Publishing through outages: a server stopped mid-publish leaves the rest pending and the next publish ends exact;
+a continuous run rides out a search outage."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from testkit.lakehouses import SMALL_CONFIG, copy_of
+from testkit.published import first_difference, gold_documents, gold_points, influx_points, search_documents
+
+from jobs import publish, services
+from jobs.devtools.chaos import pipeline_command
+from jobs.devtools.generate import write_hour_files
+from jobs.devtools.synthetic import EventGenerator
+from jobs.platform.waiting import wait_until
+from jobs.sinks import SINKS, influx, search
+from jobs.sinks.influx import MEASUREMENTS
+from jobs.sinks.search import INDICES
+from jobs.storage.delta import read_table
+
+
+def test_a_server_stopped_mid_publish_leaves_the_rest_pending_and_the_next_publish_ends_exact(
+    spark, small_lakehouse, published, tmp_path, session_service_settings, monkeypatch, down
+):
+    published = copy_of(small_lakehouse, tmp_path, onto=published)  # gold, not yet published
+    short_wait = replace(published, publish_max_wait_seconds=2.0)
+    sink = SINKS[down]
+    tables = list(sink.targets)
+
+    # The server is stopped right after the sink's first table was written: its second table cannot be.
+    write = type(sink).write
+
+    def write_then_stop_after_the_first_table(self, settings, table, rows):
+        written = write(self, settings, table, rows)
+        if table == tables[0]:
+            services.down([down], settings=session_service_settings, quiet=True)
+        return written
+
+    monkeypatch.setattr(type(sink), "write", write_then_stop_after_the_first_table)
+    try:
+        with pytest.raises(Exception, match=r"(?i)connect|refused"):
+            publish.run(spark, short_wait)
+        monkeypatch.undo()
+        # Only what the sink acknowledged is marked published: its first table (and InfluxDB's four tables when
+        # OpenSearch, published second, was the one stopped).
+        progress = read_table(spark, short_wait, "ops.publish_progress").collect()
+        done = {(row.sink, row.table) for row in progress}
+        assert done == {(down, tables[0])} | (
+            {("influxdb", t) for t in MEASUREMENTS} if down == "opensearch" else set()
+        )
+
+        # Down when the next publish starts, back 1 s later: the retries with backoff carry it through.
+        back = {"settings": session_service_settings, "quiet": True}
+        restart = threading.Timer(1.0, services.up, args=([down],), kwargs=back)
+        restart.start()
+        started = time.monotonic()
+        # A restarted OpenSearch node may take a while on two busy cores: a wait that covers its start.
+        report = publish.run(spark, replace(published, publish_max_wait_seconds=90.0))
+        restart.join()
+    finally:
+        services.up([down], settings=session_service_settings, quiet=True)
+    assert time.monotonic() - started < 90.0 + 60
+    pending = len(MEASUREMENTS) + len(INDICES) - len(done)
+    assert report.rows_in == pending
+    client = influx.client(published.influxdb_url)
+    assert first_difference(influx_points(client, published.influxdb_database), gold_points(spark, published)) == ""
+    searcher = search.client(published.opensearch_url)
+    assert (
+        first_difference(search_documents(searcher, published.opensearch_prefix), gold_documents(spark, published))
+        == ""
+    )
+
+
+def eventually(condition, what: str, log: Path, timeout: float = 240.0) -> None:
+    """Poll `condition` every 3 s. While the run is starting, a read may fail (a table without its first commit,
+    a database or index not created yet): that counts as "not yet", and the last such error is shown on timeout."""
+    errors: list[Exception] = []
+
+    def holds() -> bool:
+        try:
+            return bool(condition())
+        except Exception as error:  # not yet; reported below if the condition never holds
+            errors.append(error)
+            return False
+
+    if not wait_until(holds, timeout, interval=3):
+        last = errors[-1] if errors else None
+        raise AssertionError(f"not within {timeout:.0f} s: {what} (last error: {last}); see {log}")
+
+
+def test_a_continuous_run_publishes_what_gold_recomputes_and_rides_out_a_search_outage(
+    spark, published, tmp_path, session_service_settings
+):
+    landing = tmp_path / "landing"
+    write_hour_files(landing, SMALL_CONFIG, EventGenerator(SMALL_CONFIG).records_by_arrival_hour())
+    env = {
+        **os.environ,
+        "LAKEHOUSE_SINKS": "influxdb,opensearch",
+        "LAKEHOUSE_INFLUXDB_URL": published.influxdb_url,
+        "LAKEHOUSE_INFLUXDB_DATABASE": published.influxdb_database,
+        "LAKEHOUSE_OPENSEARCH_URL": published.opensearch_url,
+        "LAKEHOUSE_OPENSEARCH_PREFIX": published.opensearch_prefix,
+        "LAKEHOUSE_PUBLISH_MAX_WAIT_SECONDS": "1",
+        "LAKEHOUSE_SHUFFLE_PARTITIONS": "2",
+        "LAKEHOUSE_DRIVER_MEMORY": "1g",
+    }
+    client = influx.client(published.influxdb_url)
+    searcher = search.client(published.opensearch_url)
+
+    def gold_exists() -> bool:  # the run creates the tables once Spark has started
+        first_commit = Path("_delta_log", "00000000000000000000.json")
+        return all((Path(published.table_path(table)) / first_commit).is_file() for table in [*MEASUREMENTS, *INDICES])
+
+    def influx_equals_gold() -> bool:
+        return (
+            gold_exists()
+            and bool(gold_points(spark, published)["gold.merchant_hourly"])
+            and first_difference(influx_points(client, published.influxdb_database), gold_points(spark, published))
+            == ""
+        )
+
+    def search_equals_gold() -> bool:
+        return (
+            gold_exists()
+            and bool(gold_documents(spark, published)["gold.product_daily"])
+            and first_difference(
+                search_documents(searcher, published.opensearch_prefix), gold_documents(spark, published)
+            )
+            == ""
+        )
+
+    log = tmp_path / "run.log"
+    services.down(["opensearch"], settings=session_service_settings, quiet=True)  # down when the run starts
+    command = pipeline_command(f"files:{landing}", published, "2 seconds")
+    with log.open("w") as output:
+        run = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        eventually(influx_equals_gold, "InfluxDB equals gold while OpenSearch is down", log)
+        assert "publish: opensearch failed, its changes stay pending" in log.read_text()
+
+        services.up(["opensearch"], settings=session_service_settings, quiet=True)
+        eventually(search_equals_gold, "OpenSearch equals gold once it is back", log)
+        eventually(lambda: "publish: opensearch is back after" in log.read_text(), "the recovery is reported", log)
+        assert log.read_text().count("publish: opensearch failed") == 1  # once per outage, not at every attempt
+
+        daily = read_table(spark, published, "gold.merchant_daily")
+        merchant = daily.filter("date = DATE '2026-11-22'").first()["merchant_id"]
+        before = gold_documents(spark, published)["gold.merchant_daily"][f"{merchant}|2026-11-22"]["events"]
+        late = {
+            "event_id": "late-continuous",
+            "event_type": "page_view",
+            "merchant_id": merchant,
+            "occurred_at": "2026-11-22T23:10:00Z",
+            "schema_version": 1,
+        }
+        (landing / "zz-late.jsonl").write_text(json.dumps(late) + "\n")
+
+        def late_event_published() -> bool:
+            documents = search_documents(searcher, published.opensearch_prefix)["gold.merchant_daily"]
+            return documents[f"{merchant}|2026-11-22"]["events"] == before + 1 and search_equals_gold()
+
+        eventually(late_event_published, "the late event's day reaches OpenSearch", log)
+        eventually(influx_equals_gold, "the late event's hour and day reach InfluxDB", log)
+        assert run.poll() is None, "the run stopped by itself"
+    finally:
+        services.up(["opensearch"], settings=session_service_settings, quiet=True)
+        if run.poll() is None:
+            run.send_signal(signal.SIGTERM)  # to the driver only: the JVM would stop Spark under the queries
+        try:
+            run.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(run.pid, signal.SIGKILL)
+            raise
+    assert run.returncode == 0 and "stopped; a micro-batch cut short is redone" in log.read_text()

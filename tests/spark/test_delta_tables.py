@@ -1,0 +1,78 @@
+"""Table creation survives a crash in the middle of it; a table made before new columns gets them added."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from delta.tables import DeltaTable
+
+from jobs.storage.delta import (
+    UNFINISHED_CREATION_SECONDS,
+    ensure_tables,
+    read_table,
+    remove_unfinished_creation,
+    table_version,
+)
+from jobs.storage.tables import TABLES
+
+
+def test_a_creation_cut_short_by_a_crash_is_redone(spark, settings):
+    # What a process killed inside CREATE TABLE leaves on a local disk: the log folder and a temporary file.
+    log = Path(settings.table_path("gold.merchant_hourly"), "_delta_log")
+    log.mkdir(parents=True)
+    (log / ".00000000000000000000.json.4c1e.tmp").write_text("{")
+    cut_short = time.time() - UNFINISHED_CREATION_SECONDS - 1
+    os.utime(log, (cut_short, cut_short))
+
+    ensure_tables(spark, settings, ["gold.merchant_hourly"])
+
+    assert (log / "00000000000000000000.json").is_file()
+    assert read_table(spark, settings, "gold.merchant_hourly").count() == 0
+
+
+def test_a_table_with_commits_is_left_alone(spark, settings):
+    ensure_tables(spark, settings, ["bronze.events"])
+    bronze = settings.table_path("bronze.events")
+    spark.sql(f"INSERT INTO delta.`{bronze}` VALUES ('{{}}', 'file', 'f:1', now(), current_date())")
+
+    ensure_tables(spark, settings, ["bronze.events"])
+
+    assert read_table(spark, settings, "bronze.events").count() == 1
+
+
+def test_a_creation_under_way_in_another_process_is_left_to_finish(settings):
+    log = Path(settings.table_path("gold.merchant_hourly"), "_delta_log")
+    log.mkdir(parents=True)
+
+    remove_unfinished_creation(settings.table_path("gold.merchant_hourly"))
+
+    assert log.is_dir()
+
+
+def test_a_table_made_before_schema_version_2_gets_its_columns_and_keeps_its_rows(spark, settings):
+    """What a warehouse of the version 1 days looks like: silver.events without channel, discount and tax."""
+    path = settings.table_path("silver.events")
+    old_columns = TABLES["silver.events"].ddl.split(", `channel`")[0]
+    assert "channel" not in old_columns
+    spark.sql(f"CREATE TABLE delta.`{path}` ({old_columns}) USING delta PARTITIONED BY (event_date)")
+    spark.sql(
+        f"INSERT INTO delta.`{path}` (event_id, event_type, merchant_id, event_date) "
+        "VALUES ('e-1', 'page_view', 'm-1', DATE '2026-11-24')"
+    )
+    files_before = set(read_table(spark, settings, "silver.events").inputFiles())
+
+    ensure_tables(spark, settings, ["silver.events"])
+    version = table_version(spark, settings, "silver.events")
+    ensure_tables(spark, settings, ["silver.events"])  # nothing left to add: no new commit
+
+    silver = read_table(spark, settings, "silver.events")
+    assert silver.columns[-3:] == ["channel", "discount_minor", "tax_minor"]
+    assert silver.schema == spark.createDataFrame([], TABLES["silver.events"].ddl).schema
+    [row] = silver.collect()
+    assert (row["event_id"], row["channel"], row["discount_minor"], row["tax_minor"]) == ("e-1", None, None, None)
+    assert set(silver.inputFiles()) == files_before  # a metadata-only change: no data file rewritten
+    operations = [row["operation"] for row in DeltaTable.forPath(spark, path).history().orderBy("version").collect()]
+    assert operations == ["CREATE TABLE", "WRITE", "ADD COLUMNS"], operations
+    assert table_version(spark, settings, "silver.events") == version

@@ -1,0 +1,76 @@
+"""Gold rows as sink records, built in Spark: line protocol equal to the client library's, search documents with
+key ids, monthly indices and explicit mappings."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+from influxdb.line_protocol import make_lines
+
+from jobs.sinks import search
+from jobs.sinks.influx import MEASUREMENTS, with_line
+from jobs.sinks.search import INDICES, with_action
+from jobs.storage.tables import TABLES
+
+
+def test_line_protocol_built_in_spark_is_what_the_client_library_writes(spark):
+    row = {
+        "merchant_id": "m 1,=x",
+        "hour_start": datetime(2026, 11, 24, 13),
+        "date": date(2026, 11, 24),
+        "currency": "EUR",
+        "orders": 2,
+        "gross_minor": 2001,
+        "discount_minor": 0,
+        "tax_minor": 333,
+        "refunds": 1,
+        "refunded_minor": 400,
+        "net_minor": 1601,
+        "items_sold": 4,
+        "avg_order_minor": None,
+    }
+    measurement = MEASUREMENTS["gold.merchant_hourly_sales"]
+    frame = spark.createDataFrame([row], TABLES["gold.merchant_hourly_sales"].ddl)
+    [line] = [r.line for r in frame.transform(with_line(measurement)).collect()]
+    fields = {name: row[name] for name in measurement.integer_fields if row[name] is not None}
+    point = {"measurement": measurement.name, "tags": {"merchant_id": row["merchant_id"], "currency": "EUR"}}
+    seconds = int(datetime(2026, 11, 24, 13, tzinfo=UTC).timestamp())
+    expected = make_lines({"points": [{**point, "fields": fields, "time": seconds}]}, precision="s").strip()
+    assert line == expected
+    assert line.startswith(r"merchant_hourly_sales,currency=EUR,merchant_id=m\ 1\,\=x discount_minor=0i,")
+
+
+def test_search_documents_built_in_spark_have_key_ids_monthly_indices_and_explicit_mappings(spark):
+    row = {
+        "merchant_id": "m-1",
+        "date": date(2026, 11, 24),
+        "sku": "sku|7",
+        "currency": "EUR",
+        "name": "Blue Mug",
+        "units": 3,
+        "revenue_minor": None,
+    }
+    frame = spark.createDataFrame([row], TABLES["gold.product_daily"].ddl)
+    index = INDICES["gold.product_daily"]
+    [action] = [r.asDict() for r in frame.transform(with_action(index, "t")).collect()]
+    assert action["_index"] == "t-product-daily-2026.11"
+    assert action["_id"] == "m-1|2026-11-24|EUR|sku|7"
+    assert json.loads(action["_source"]) == {**{k: v for k, v in row.items() if v is not None}, "date": "2026-11-24"}
+
+    template = search.index_template(index, "t")
+    assert template["index_patterns"] == ["t-product-daily-*"] and template["template"]["aliases"] == {
+        "t-product-daily": {}
+    }
+    properties = template["template"]["mappings"]["properties"]
+    assert properties["name"]["type"] == "text" and properties["name"]["fields"]["keyword"]["type"] == "keyword"
+    assert {name: spec["type"] for name, spec in properties.items() if name != "name"} == {
+        "merchant_id": "keyword",
+        "date": "date",
+        "sku": "keyword",
+        "currency": "keyword",
+        "units": "long",
+        "revenue_minor": "long",
+    }
+    daily_properties = search.mappings(INDICES["gold.merchant_daily"])["properties"]
+    assert "sessions_sketch" not in daily_properties and daily_properties["updated_at"] == {"type": "date"}

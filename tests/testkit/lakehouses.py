@@ -1,0 +1,58 @@
+"""Lakehouses written once and shared: a pipeline run costs tens of seconds, so the integration tests that only read
+its tables share one, and a test that changes them works on a copy (`copy_of`).
+
+A copy keeps its source: the copied bronze checkpoint has read every file of the shared landing folder, which no
+test writes to, so a copy's next run finds nothing new there. New records reach a copy through `land`, which appends
+them to bronze as the stream would, and the copy's silver and gold streams then take them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from jobs import pipeline
+from jobs.devtools.generate import write_hour_files
+from jobs.devtools.synthetic import EventGenerator, GeneratorConfig
+from jobs.platform.settings import Settings
+from jobs.sources import FileSource
+from jobs.storage.tables import BRONZE_EVENTS
+from testkit.events import bronze_records
+
+# 30 merchants over three hours across midnight: two dates, several currencies and channels, late events and copies.
+SMALL_CONFIG = GeneratorConfig(events=2000, hours=3, merchants=30, seed=5, start=datetime(2026, 11, 22, 22, tzinfo=UTC))
+
+
+def build(spark: SparkSession, base: Settings, root: Path, config: GeneratorConfig) -> Settings:
+    """Generate `config`'s events into <root>/landing and run the pipeline over them once (no sinks)."""
+    settings = replace(
+        base,
+        warehouse=str(root / "warehouse"),
+        checkpoints=str(root / "checkpoints"),
+        source=f"files:{root / 'landing'}",
+        sinks=(),
+    )
+    write_hour_files(root / "landing", config, EventGenerator(config).records_by_arrival_hour())
+    pipeline.run(spark, settings, FileSource(str(root / "landing")))
+    return settings
+
+
+def copy_of(shared: Settings, root: Path, onto: Settings) -> Settings:
+    """`onto` (a test's settings: sinks, servers) with the shared lakehouse's warehouse and checkpoints copied under
+    `root`, to be changed freely, and its source. Delta tables and stream checkpoints hold only relative paths to
+    their own files, so a copied folder is the same table."""
+    shutil.copytree(shared.warehouse, root / "warehouse")
+    shutil.copytree(shared.checkpoints, root / "checkpoints")
+    return replace(onto, warehouse=str(root / "warehouse"), checkpoints=str(root / "checkpoints"), source=shared.source)
+
+
+def land(spark: SparkSession, settings: Settings, payloads: list[str | dict], ingested_at: datetime) -> None:
+    """Append records to bronze.events as if the stream had landed them at `ingested_at`."""
+    file = f"landed-{ingested_at:%Y%m%d%H%M%S}.jsonl"
+    records = bronze_records(spark, [p if isinstance(p, str) else json.dumps(p) for p in payloads], ingested_at, file)
+    records.write.format("delta").mode("append").save(settings.table_path(BRONZE_EVENTS.name))

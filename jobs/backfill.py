@@ -24,12 +24,12 @@ from datetime import date, datetime
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs import gold, publish, silver
-from jobs.platform.arguments import JobArgumentParser, Slice, days, parse_date
-from jobs.platform.commands import command_parser
-from jobs.platform.exits import run_entry
-from jobs.platform.progress import StageReport
-from jobs.platform.session import spark_session
-from jobs.platform.settings import Settings, UsageError, settings_from
+from jobs.runtime.arguments import JobArgumentParser, Slice, days, parse_date
+from jobs.runtime.commands import command_parser
+from jobs.runtime.exits import run_entry
+from jobs.runtime.progress import StageReport
+from jobs.runtime.session import spark_session
+from jobs.runtime.settings import Settings, UsageError, settings_from
 from jobs.storage.delta import (
     ensure_tables,
     is_in,

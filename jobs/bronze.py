@@ -12,12 +12,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from jobs.platform.arguments import Trigger
-from jobs.platform.commands import command_parser
-from jobs.platform.exits import run_entry
-from jobs.platform.progress import StageReport
-from jobs.platform.session import spark_session
-from jobs.platform.settings import Settings, settings_from
+from jobs.runtime.arguments import Trigger
+from jobs.runtime.commands import command_parser
+from jobs.runtime.exits import run_entry
+from jobs.runtime.progress import StageReport
+from jobs.runtime.session import spark_session
+from jobs.runtime.settings import Settings, settings_from
 from jobs.sources import KinesisSource, Source, checked_source, read_source
 from jobs.storage.batch_health import await_recording_bronze, record_bronze_progress
 from jobs.storage.delta import ensure_tables, rows_written_since, table_version

@@ -14,15 +14,12 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from jobs.platform.arguments import (
-    Slice,
-    Trigger,
-)
-from jobs.platform.commands import following_stage_main
-from jobs.platform.progress import StageReport
-from jobs.platform.settings import Settings
 from jobs.quality import gate
 from jobs.quality.expectations import VOLUME_HISTORY_DAYS, with_volume_ratio
+from jobs.runtime.arguments import Slice, Trigger
+from jobs.runtime.commands import following_stage_main
+from jobs.runtime.progress import StageReport
+from jobs.runtime.settings import Settings
 from jobs.storage.batch_health import BatchHealth
 from jobs.storage.batch_health import record as record_health
 from jobs.storage.delta import ensure_tables, follow_new_rows, is_in, process_new_rows, read_table, replace_where

@@ -17,11 +17,11 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs import publish, silver
-from jobs.platform.arguments import JobArgumentParser, Slice, parse_date, parse_hour
-from jobs.platform.commands import command_parser
-from jobs.platform.exits import QualityGateFailed, run_entry
-from jobs.platform.session import spark_session
-from jobs.platform.settings import Settings, UsageError, settings_from
+from jobs.runtime.arguments import JobArgumentParser, Slice, parse_date, parse_hour
+from jobs.runtime.commands import command_parser
+from jobs.runtime.exits import QualityGateFailed, run_entry
+from jobs.runtime.session import spark_session
+from jobs.runtime.settings import Settings, UsageError, settings_from
 from jobs.sinks import SINKS
 from jobs.storage.delta import ensure_tables, read_change_feed, read_table, single_row, table_version
 from jobs.storage.publish_progress import last_published

@@ -18,13 +18,13 @@ from contextlib import contextmanager
 from pyspark.sql import SparkSession
 
 from jobs import bronze, gold, publish, silver
-from jobs.platform.arguments import Trigger
-from jobs.platform.commands import command_parser
-from jobs.platform.exits import run_entry
-from jobs.platform.progress import StageReport
-from jobs.platform.session import spark_session
-from jobs.platform.settings import Settings, settings_from
-from jobs.platform.waiting import wait_until
+from jobs.runtime.arguments import Trigger
+from jobs.runtime.commands import command_parser
+from jobs.runtime.exits import run_entry
+from jobs.runtime.progress import StageReport
+from jobs.runtime.session import spark_session
+from jobs.runtime.settings import Settings, settings_from
+from jobs.runtime.waiting import wait_until
 from jobs.sources import Source, checked_source
 from jobs.storage.batch_health import await_recording_bronze
 from jobs.storage.delta import ensure_tables

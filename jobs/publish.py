@@ -17,12 +17,12 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.platform.arguments import Slice, slice_from
-from jobs.platform.commands import command_parser
-from jobs.platform.exits import JOB_ERRORS, first_line, run_entry
-from jobs.platform.progress import StageReport
-from jobs.platform.session import spark_session
-from jobs.platform.settings import Settings, UsageError, settings_from
+from jobs.runtime.arguments import Slice, slice_from
+from jobs.runtime.commands import command_parser
+from jobs.runtime.exits import JOB_ERRORS, first_line, run_entry
+from jobs.runtime.progress import StageReport
+from jobs.runtime.session import spark_session
+from jobs.runtime.settings import Settings, UsageError, settings_from
 from jobs.sinks import SINKS, Sink
 from jobs.storage.delta import ensure_tables, is_in, read_change_feed, read_table, table_version
 from jobs.storage.publish_progress import last_published, record_progress

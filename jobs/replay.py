@@ -23,13 +23,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs import gold
-from jobs.platform.arguments import JobArgumentParser, days, parse_date
-from jobs.platform.commands import command_parser
-from jobs.platform.exits import run_entry
-from jobs.platform.progress import StageReport
-from jobs.platform.session import spark_session
-from jobs.platform.settings import Settings, UsageError, settings_from
 from jobs.quality import gate
+from jobs.runtime.arguments import JobArgumentParser, days, parse_date
+from jobs.runtime.commands import command_parser
+from jobs.runtime.exits import run_entry
+from jobs.runtime.progress import StageReport
+from jobs.runtime.session import spark_session
+from jobs.runtime.settings import Settings, UsageError, settings_from
 from jobs.silver import first_copies, validated_records
 from jobs.storage.batch_health import BatchHealth
 from jobs.storage.batch_health import record as record_health

@@ -24,8 +24,8 @@ from pyspark.sql import functions as F
 from jobs import backfill, bronze, gold, publish, quality, services, silver, sql, trino_register
 from jobs.devtools.generate import write_hour_files
 from jobs.devtools.synthetic import EventGenerator, GeneratorConfig
-from jobs.platform.session import build_session
-from jobs.platform.settings import service_settings, settings_from
+from jobs.runtime.session import build_session
+from jobs.runtime.settings import service_settings, settings_from
 from jobs.services import influxdb, opensearch
 from jobs.services.base import free_port
 from jobs.services.trino import TrinoService

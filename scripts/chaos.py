@@ -22,8 +22,8 @@ from pathlib import Path
 from jobs import services
 from jobs.devtools.chaos import accepted_ids_via_files, drain, kill_after_progress, what_landed
 from jobs.devtools.produce import KafkaSink, KinesisSink, generated_records, send_all
-from jobs.platform.session import build_session
-from jobs.platform.settings import settings_from
+from jobs.runtime.session import build_session
+from jobs.runtime.settings import settings_from
 from jobs.services import kafka, kinesis
 from jobs.sources import KafkaSource, KinesisSource
 

@@ -27,8 +27,8 @@ import pyarrow.parquet as pq
 from jobs import services
 from jobs.devtools.chaos import pipeline_command
 from jobs.devtools.produce import KafkaSink, generated_records, paced
-from jobs.platform.settings import settings_from
-from jobs.platform.waiting import wait_until
+from jobs.runtime.settings import settings_from
+from jobs.runtime.waiting import wait_until
 from jobs.services import kafka
 from jobs.sources import KafkaSource
 

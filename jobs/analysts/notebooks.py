@@ -16,10 +16,10 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from traitlets.config import Config
 
-from jobs.platform.arguments import JobArgumentParser
-from jobs.platform.commands import command_parser
-from jobs.platform.exits import run_entry
-from jobs.platform.settings import REPO_ROOT, UsageError
+from jobs.runtime.arguments import JobArgumentParser
+from jobs.runtime.commands import command_parser
+from jobs.runtime.exits import run_entry
+from jobs.runtime.settings import REPO_ROOT, UsageError
 
 NOTEBOOKS = REPO_ROOT / "notebooks"
 EXECUTED = NOTEBOOKS / "executed"

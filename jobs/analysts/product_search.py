@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 
-from jobs.platform.arguments import JobArgumentParser
-from jobs.platform.commands import command_parser
-from jobs.platform.exits import run_entry
-from jobs.platform.settings import settings_from
+from jobs.runtime.arguments import JobArgumentParser
+from jobs.runtime.commands import command_parser
+from jobs.runtime.exits import run_entry
+from jobs.runtime.settings import settings_from
 from jobs.sinks import search
 
 COLUMNS = ("date", "sku", "currency", "units", "revenue_minor", "name")

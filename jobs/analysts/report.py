@@ -7,10 +7,10 @@ import sys
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.platform.commands import command_parser
-from jobs.platform.exits import run_entry
-from jobs.platform.session import spark_session
-from jobs.platform.settings import Settings, settings_from
+from jobs.runtime.commands import command_parser
+from jobs.runtime.exits import run_entry
+from jobs.runtime.session import spark_session
+from jobs.runtime.settings import Settings, settings_from
 from jobs.storage.delta import ensure_tables, read_table
 from jobs.storage.tables import MERCHANT_HOURLY_CHANNEL_SALES, MERCHANT_HOURLY_SALES, QUARANTINE, TABLES
 from jobs.transforms.money import major_units, minor_unit_exponent

@@ -17,10 +17,10 @@ import requests
 import trino
 from trino.exceptions import TrinoConnectionError, TrinoQueryError
 
-from jobs.platform.arguments import JobArgumentParser, positive_int
-from jobs.platform.commands import command_parser
-from jobs.platform.exits import first_line, run_entry
-from jobs.platform.settings import Settings, UsageError, settings_from
+from jobs.runtime.arguments import JobArgumentParser, positive_int
+from jobs.runtime.commands import command_parser
+from jobs.runtime.exits import first_line, run_entry
+from jobs.runtime.settings import Settings, UsageError, settings_from
 
 CATALOG = "lakehouse"
 USER = "lakehouse"

@@ -26,10 +26,10 @@ import boto3
 import trino
 
 from jobs.analysts.sql import CATALOG, QueryFailed, connect, execute, frame
-from jobs.platform.arguments import JobArgumentParser
-from jobs.platform.commands import command_parser
-from jobs.platform.exits import run_entry
-from jobs.platform.settings import REPO_ROOT, Settings, settings_from
+from jobs.runtime.arguments import JobArgumentParser
+from jobs.runtime.commands import command_parser
+from jobs.runtime.exits import run_entry
+from jobs.runtime.settings import REPO_ROOT, Settings, settings_from
 from jobs.storage.tables import TABLES
 from jobs.transforms.money import MINOR_UNIT_EXPONENTS
 

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from jobs.platform.settings import REPO_ROOT
+from jobs.runtime.settings import REPO_ROOT
 
 AIRFLOW = REPO_ROOT / ".venv-airflow" / "bin" / "airflow"
 

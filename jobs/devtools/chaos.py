@@ -18,8 +18,8 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.platform.settings import Settings
-from jobs.platform.waiting import wait_until
+from jobs.runtime.settings import Settings
+from jobs.runtime.waiting import wait_until
 from jobs.storage.delta import read_table, single_row
 
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from jobs.devtools.synthetic import EventGenerator, GeneratorConfig
-from jobs.platform.arguments import JobArgumentParser, positive_int
-from jobs.platform.commands import command_parser
-from jobs.platform.exits import run_entry
-from jobs.platform.settings import UsageError, settings_from
+from jobs.runtime.arguments import JobArgumentParser, positive_int
+from jobs.runtime.commands import command_parser
+from jobs.runtime.exits import run_entry
+from jobs.runtime.settings import UsageError, settings_from
 from jobs.sources import FileSource, parse_source
 
 

@@ -16,10 +16,10 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 from jobs.devtools.synthetic import EventGenerator, GeneratorConfig
-from jobs.platform.arguments import JobArgumentParser, positive_int
-from jobs.platform.commands import command_parser
-from jobs.platform.exits import run_entry
-from jobs.platform.settings import UsageError
+from jobs.runtime.arguments import JobArgumentParser, positive_int
+from jobs.runtime.commands import command_parser
+from jobs.runtime.exits import run_entry
+from jobs.runtime.settings import UsageError
 from jobs.sources import KafkaSource, KinesisSource, parse_source
 
 PUT_RECORDS_MAX_RECORDS = 500

@@ -23,9 +23,9 @@ from typing import Any
 
 from pyspark.sql import DataFrame
 
-from jobs.platform.exits import QualityGateFailed
-from jobs.platform.settings import Settings
 from jobs.quality.expectations import CRITICAL, GATED_TABLES, expectations, with_rule_columns
+from jobs.runtime.exits import QualityGateFailed
+from jobs.runtime.settings import Settings
 
 QUALITY_FOLDER = "_quality"
 GX_LOCK = threading.Lock()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from collections import Counter
 
-from jobs.platform.arguments import JobArgumentParser, parse_date
-from jobs.platform.commands import command_parser
-from jobs.platform.exits import run_entry
-from jobs.platform.settings import Settings, settings_from
 from jobs.quality.gate import day_results, results_folder
+from jobs.runtime.arguments import JobArgumentParser, parse_date
+from jobs.runtime.commands import command_parser
+from jobs.runtime.exits import run_entry
+from jobs.runtime.settings import Settings, settings_from
 
 
 def summary_lines(settings: Settings, day: str) -> list[str]:

@@ -11,7 +11,7 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from jobs.platform.settings import ServiceSettings, UsageError, service_settings
+from jobs.runtime.settings import ServiceSettings, UsageError, service_settings
 from jobs.services import process
 from jobs.services.base import Service, ServiceError
 from jobs.services.influxdb import InfluxService

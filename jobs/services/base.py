@@ -15,7 +15,7 @@ from http.client import HTTPResponse
 from pathlib import Path
 from typing import ClassVar, Self
 
-from jobs.platform.settings import SERVICES_HOME, ServiceSettings, service_settings
+from jobs.runtime.settings import SERVICES_HOME, ServiceSettings, service_settings
 
 LOOPBACK = "127.0.0.1"
 

@@ -6,9 +6,9 @@ import shlex
 import sys
 
 from jobs import services
-from jobs.platform.arguments import JobArgumentParser, positive_seconds
-from jobs.platform.commands import command_parser
-from jobs.platform.exits import run_entry
+from jobs.runtime.arguments import JobArgumentParser, positive_seconds
+from jobs.runtime.commands import command_parser
+from jobs.runtime.exits import run_entry
 
 
 def build_parser() -> JobArgumentParser:

@@ -15,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from jobs.platform.waiting import wait_until
+from jobs.runtime.waiting import wait_until
 from jobs.services.base import Service, ServiceError
 
 POLL_SECONDS = 0.2

@@ -11,7 +11,7 @@ from typing import Protocol
 
 from pyspark.sql import DataFrame
 
-from jobs.platform.settings import Settings
+from jobs.runtime.settings import Settings
 from jobs.sinks.influx import InfluxSink
 from jobs.sinks.search import SearchSink
 

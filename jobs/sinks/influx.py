@@ -16,7 +16,7 @@ from typing import Any
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from jobs.platform.settings import Settings
+from jobs.runtime.settings import Settings
 from jobs.sinks.delivery import Server, batches, deliver
 from jobs.storage.tables import (
     MERCHANT_DAILY,

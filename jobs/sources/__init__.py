@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
-from jobs.platform.settings import Settings, UsageError
+from jobs.runtime.settings import Settings, UsageError
 from jobs.sources.files import read_file_stream
 from jobs.sources.kafka import read_kafka_stream
 from jobs.sources.kinesis import read_kinesis_stream

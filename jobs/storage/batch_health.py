@@ -19,7 +19,7 @@ from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from jobs.platform.settings import Settings
+from jobs.runtime.settings import Settings
 from jobs.storage.tables import BATCH_HEALTH, BRONZE_EVENTS
 
 HEALTH_INTERVAL_SECONDS = 30  # how often a continuous run records its bronze batches

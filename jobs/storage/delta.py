@@ -13,8 +13,8 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from jobs.platform.arguments import Trigger
-from jobs.platform.settings import Settings
+from jobs.runtime.arguments import Trigger
+from jobs.runtime.settings import Settings
 from jobs.storage.tables import TABLES, TableSpec
 
 UNFINISHED_CREATION_SECONDS = 120

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.platform.settings import Settings
+from jobs.runtime.settings import Settings
 from jobs.storage.delta import read_table, single_row
 from jobs.storage.tables import PUBLISH_PROGRESS
 

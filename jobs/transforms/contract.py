@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from jobs.platform.settings import REPO_ROOT, Settings, UsageError
+from jobs.runtime.settings import REPO_ROOT, Settings, UsageError
 
 SCHEMA_DIR = REPO_ROOT / "schemas" / "events"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from jobs.platform.settings import ServiceSettings
-from jobs.platform.waiting import wait_until
+from jobs.runtime.settings import ServiceSettings
+from jobs.runtime.waiting import wait_until
 from jobs.services.base import LOOPBACK, MavenJarsService, ServiceError, port_open, run_tool
 
 HERE = Path(__file__).resolve().parent

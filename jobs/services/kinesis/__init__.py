@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from jobs.platform.settings import ServiceSettings
-from jobs.platform.waiting import wait_until
+from jobs.runtime.settings import ServiceSettings
+from jobs.runtime.waiting import wait_until
 from jobs.services.base import Service, ServiceError, fetch_once, port_open, run_tool
 
 HERE = Path(__file__).resolve().parent

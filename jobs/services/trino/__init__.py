@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Self
 
-from jobs.platform.settings import TRINO_JAVA_HOME, ServiceSettings, service_settings
+from jobs.runtime.settings import TRINO_JAVA_HOME, ServiceSettings, service_settings
 from jobs.services.base import LOOPBACK, MavenJarsService, ServiceError, fetch_once, http_check
 
 HERE = Path(__file__).resolve().parent

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from jobs.platform.settings import Settings, UsageError
+from jobs.runtime.settings import Settings, UsageError
 
 LOG_CONFIG = Path(__file__).resolve().parents[1] / "conf" / "log4j2.properties"
 

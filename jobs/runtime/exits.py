@@ -10,7 +10,7 @@ from collections.abc import Callable
 from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
 
-from jobs.platform.settings import UsageError, debug_enabled
+from jobs.runtime.settings import UsageError, debug_enabled
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUALITY = 0, 1, 2, 3
 # What a job reports in one line instead of a traceback: Spark's and the JVM's errors, I/O (a server down) and ours.

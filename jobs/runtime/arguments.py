@@ -10,7 +10,7 @@ from typing import NoReturn
 
 from pyspark.sql.streaming import DataStreamWriter
 
-from jobs.platform.settings import UsageError
+from jobs.runtime.settings import UsageError
 
 
 class JobArgumentParser(argparse.ArgumentParser):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pyspark.sql import SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
-from jobs.platform.arguments import (
+from jobs.runtime.arguments import (
     JobArgumentParser,
     Slice,
     Trigger,
@@ -16,10 +16,10 @@ from jobs.platform.arguments import (
     add_trigger_argument,
     slice_from,
 )
-from jobs.platform.exits import run_entry
-from jobs.platform.progress import StageReport
-from jobs.platform.session import spark_session
-from jobs.platform.settings import Settings, UsageError, add_settings_arguments, settings_from
+from jobs.runtime.exits import run_entry
+from jobs.runtime.progress import StageReport
+from jobs.runtime.session import spark_session
+from jobs.runtime.settings import Settings, UsageError, add_settings_arguments, settings_from
 
 
 def command_parser(

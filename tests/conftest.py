@@ -8,6 +8,8 @@ tier, `make test-fast` runs tests/unit and tests/spark only.
 from __future__ import annotations
 
 import argparse
+import importlib
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -15,13 +17,14 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
-from testkit import lakehouses
 
-from jobs import services
-from jobs.platform.session import build_session
-from jobs.platform.settings import ServiceSettings, Settings, service_settings, settings_from
+from jobs import cli, services
+from jobs.runtime import session
+from jobs.runtime.session import build_session
+from jobs.runtime.settings import ServiceSettings, Settings, service_settings, settings_from
 from jobs.services.base import Service, free_port
 from jobs.services.kinesis import KinesisService
+from testkit import lakehouses
 
 TIERS = ("unit", "spark", "integration", "slow")
 
@@ -39,27 +42,48 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     args = argparse.Namespace(
         warehouse=str(root / "warehouse"), checkpoints=str(root / "checkpoints"), source=None, master="local[2]"
     )
-    return replace(settings_from(args, env={}), shuffle_partitions=2, driver_memory="2g")
+    return replace(settings_from(args, env={}), shuffle_partitions=1, driver_memory="2g")
 
 
 @pytest.fixture(scope="session")
 def spark(base_settings: Settings, session_service_settings: ServiceSettings) -> Iterator[SparkSession]:
     """The session's Spark. It starts no service, but points boto3 at where this session's Kinesis will listen if a
     test starts it: Spark's Python workers (where the Kinesis source runs) inherit the JVM's environment, which is
-    fixed when the JVM starts."""
+    fixed when the JVM starts. Like Delta's own test sessions, it reads each table's log in one partition: the test
+    tables are tiny, and a partition costs a task per stage."""
     with pytest.MonkeyPatch.context() as patch:
         for variable, value in KinesisService.configured(session_service_settings).exports().items():
             patch.setenv(variable, value)
         session = build_session(base_settings, "tests")
+        session.conf.set("spark.databricks.delta.snapshotPartitions", "1")
         yield session
         session.stop()
 
 
 @pytest.fixture(scope="session")
-def small_lakehouse(spark: SparkSession, base_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def small_lakehouse(
+    spark: SparkSession, base_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> lakehouses.Lakehouse:
     """One pipeline run over testkit.lakehouses.SMALL_CONFIG's events, shared by the tests that read it; a test that
     changes it works on `lakehouses.copy_of` it."""
     return lakehouses.build(spark, base_settings, tmp_path_factory.mktemp("small-lakehouse"), lakehouses.SMALL_CONFIG)
+
+
+@pytest.fixture
+def mains_use_this_session(spark: SparkSession, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A command's main() called in this process runs on the session's Spark, which it must not stop: its
+    `spark_session` yields the test session instead of building one (a new JVM start costs a minute here)."""
+
+    @contextmanager
+    def this_session(_settings: Settings, _app_name: str) -> Iterator[SparkSession]:
+        yield spark
+
+    for module, _ in cli.COMMANDS.values():  # the CLI imports a command's module when it runs: import them now
+        importlib.import_module(module)
+    builds_a_session = session.spark_session
+    for name, module in list(sys.modules.items()):
+        if name.startswith("jobs.") and getattr(module, "spark_session", None) is builds_a_session:
+            monkeypatch.setattr(module, "spark_session", this_session)
 
 
 @pytest.fixture

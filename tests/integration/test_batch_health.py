@@ -1,4 +1,5 @@
-"""ops.batch_health: a row per stage and batch that holds what the run was fed."""
+"""`lakehouse run` prints a line per stage, and ops.batch_health holds a row per stage and batch with what the run
+was fed."""
 
 from __future__ import annotations
 
@@ -6,15 +7,17 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from pyspark.sql import functions as F
-from testkit.events import event, order
 
-from jobs import pipeline
+from jobs import bronze, cli
 from jobs.sources import FileSource
 from jobs.storage.delta import read_table
 from jobs.storage.tables import GOLD_TABLES
+from testkit.events import event, order
 
 
-def test_batch_health_holds_what_the_run_was_fed(spark, settings, tmp_path):
+def test_a_run_prints_a_line_per_stage_and_batch_health_holds_what_it_was_fed(
+    spark, settings, tmp_path, mains_use_this_session, capsys
+):
     now = datetime.now(UTC)
     three_hours_ago = (now - timedelta(hours=3)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     recent = (now - timedelta(seconds=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -28,8 +31,16 @@ def test_batch_health_holds_what_the_run_was_fed(spark, settings, tmp_path):
     (landing / "events.jsonl").write_text("\n".join(lines) + "\n")
 
     started = datetime.now(UTC)
-    pipeline.run(spark, settings, FileSource(str(landing)))
+    command = ["run", "--source", f"files:{landing}", "--warehouse", settings.warehouse]
+    assert cli.main([*command, "--checkpoints", settings.checkpoints]) == 0
     finished = datetime.now(UTC)
+    printed = [line.split()[:5] for line in capsys.readouterr().out.splitlines()]
+    stages = [words for words in printed if words[:1] in (["bronze"], ["silver"], ["gold"])]
+    assert stages == [
+        ["bronze", "in", "14", "out", "14"],
+        ["silver", "in", "14", "out", "10"],
+        ["gold", "in", "10", "out", str(sum(read_table(spark, settings, t).count() for t in GOLD_TABLES))],
+    ]
 
     rows = read_table(spark, settings, "ops.batch_health").collect()
     health = {row["stage"]: row.asDict() for row in rows}
@@ -58,12 +69,12 @@ def test_a_second_run_records_only_its_own_bronze_batches(spark, settings, tmp_p
     landing = tmp_path / "landing"
     landing.mkdir()
     (landing / "a.jsonl").write_text("".join(json.dumps(event(event_id=f"a-{n}")) + "\n" for n in range(5)))
-    pipeline.run(spark, settings, FileSource(str(landing)))
+    bronze.run(spark, settings, FileSource(str(landing)))
     (landing / "b.jsonl").write_text("".join(json.dumps(event(event_id=f"b-{n}")) + "\n" for n in range(3)))
-    pipeline.run(spark, settings, FileSource(str(landing)))
+    bronze.run(spark, settings, FileSource(str(landing)))
 
-    bronze = read_table(spark, settings, "ops.batch_health").filter(F.col("stage") == "bronze")
-    assert sorted((row["batch"], row["rows_in"]) for row in bronze.collect()) == [
+    recorded = read_table(spark, settings, "ops.batch_health").filter(F.col("stage") == "bronze")
+    assert sorted((row["batch"], row["rows_in"]) for row in recorded.collect()) == [
         ("micro-batch 0", 5),
         ("micro-batch 1", 3),
     ]

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from jobs.devtools.airflow import AIRFLOW, airflow_env
-from jobs.platform.settings import REPO_ROOT
+from jobs.runtime.settings import REPO_ROOT
 
 AIRFLOW_PYTHON = AIRFLOW.parent / "python"
 

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 from pyspark.sql import functions as F
-from testkit.events import bronze_records, order
-from testkit.lakehouses import copy_of
 
+from jobs import gold
 from jobs.quality.gate import day_results
 from jobs.storage.delta import read_table, table_version
 from jobs.storage.tables import GOLD_TABLES, SILVER_EVENTS
-
-LAKEHOUSE = Path(sys.executable).parent / "lakehouse"  # the console script of the venv running the tests
+from testkit.events import bronze_records, order
+from testkit.lakehouses import copy_of
 
 
 def silver_rows(spark, events: list[dict]):
@@ -29,7 +25,7 @@ def silver_rows(spark, events: list[dict]):
 
 
 def test_a_gold_slice_that_fails_its_gate_is_not_written_and_the_cli_says_why(
-    spark, small_lakehouse, settings, tmp_path
+    spark, small_lakehouse, settings, tmp_path, mains_use_this_session, capsys
 ):
     settings = copy_of(small_lakehouse, tmp_path, onto=settings)
     # An upstream bug lets a lower-case currency into silver (validation would have quarantined it).
@@ -38,13 +34,10 @@ def test_a_gold_slice_that_fails_its_gate_is_not_written_and_the_cli_says_why(
     )
     bad.write.format("delta").mode("append").save(settings.table_path("silver.events"))
     versions = {table: table_version(spark, settings, table) for table in GOLD_TABLES}
-    command = [str(LAKEHOUSE), "gold", "--date", "2026-11-22", "--hour", "23"]
-    command += ["--warehouse", settings.warehouse, "--checkpoints", settings.checkpoints, "--master", "local[1]"]
+    arguments = ["--date", "2026-11-22", "--hour", "23", "--warehouse", settings.warehouse]
 
-    failed = subprocess.run(command, capture_output=True, text=True)
-
-    assert failed.returncode == 3
-    reason = [line for line in failed.stderr.splitlines() if line.startswith("lakehouse gold:")]
+    assert gold.main([*arguments, "--checkpoints", settings.checkpoints]) == 3
+    reason = [line for line in capsys.readouterr().err.splitlines() if line.startswith("lakehouse gold:")]
     assert reason == [
         "lakehouse gold: quality gate failed for gold.merchant_hourly_sales (rerun: hour 2026-11-22 23:00): "
         "currency is three capital letters"

@@ -1,24 +1,20 @@
 """The whole pipeline on real Delta tables: two batches (the second with late events and copies), checked against
-metrics this test computes itself in plain Python from the same files. The batches mix schema versions 1 and 2."""
+metrics this test computes itself in plain Python from the same records. The batches mix schema versions 1 and 2.
+The first batch is the shared small lakehouse's (testkit.lakehouses), the second lands on a copy of it."""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
 from datetime import UTC, datetime
-from pathlib import Path
-
-import pytest
-from testkit.registry import SchemaRegistry
 
 from jobs import gold, pipeline, silver
-from jobs.devtools.generate import write_hour_files
-from jobs.devtools.synthetic import EventGenerator, GeneratorConfig
-from jobs.platform.arguments import Slice
-from jobs.sources import FileSource
+from jobs.runtime.arguments import Slice
+from jobs.sources import checked_source
 from jobs.storage.delta import read_table
+from testkit.lakehouses import copy_of, land
+from testkit.registry import SchemaRegistry
 
-CONFIG = GeneratorConfig(events=3000, hours=4, merchants=40, seed=3, start=datetime(2026, 11, 20, 22, tzinfo=UTC))
 SCHEMAS = SchemaRegistry()
 
 CHANNEL_MEASURES = ["orders", "gross_minor", "discount_minor", "tax_minor", "refunds", "refunded_minor", "net_minor"]
@@ -28,13 +24,13 @@ def second_batch(first_batch_lines: list[str]) -> list[str]:
     """Late events for the first hours, exact copies of first-batch records, and a conflicting copy."""
     accepted = [json.loads(line) for line in first_batch_lines if is_accepted(line)]
     late = [
-        {**accepted[0], "event_id": "late-1", "occurred_at": "2026-11-20T22:10:00Z"},
-        {**accepted[1], "event_id": "late-2", "occurred_at": "2026-11-21T03:50:00+05:30"},  # 22:20 UTC the day before
+        {**accepted[0], "event_id": "late-1", "occurred_at": "2026-11-22T22:10:00Z"},
+        {**accepted[1], "event_id": "late-2", "occurred_at": "2026-11-23T03:50:00+05:30"},  # 22:20 UTC the day before
         {
             "event_id": "late-refund",
             "event_type": "order_refunded",
             "merchant_id": accepted[2]["merchant_id"],
-            "occurred_at": "2026-11-21T01:59:59.999Z",
+            "occurred_at": "2026-11-23T01:59:59.999Z",
             "schema_version": 1,
             "order_id": "o-earlier",
             "currency": "EUR",
@@ -195,18 +191,11 @@ def snapshot(spark, settings) -> dict[str, list]:
     return {name: sorted(map(str, read_table(spark, settings, name).collect())) for name in tables}
 
 
-@pytest.fixture
-def landing(tmp_path: Path) -> Path:
-    return tmp_path / "landing"
+def test_two_batches_match_plain_python_and_reruns_change_nothing(spark, settings, small_lakehouse, tmp_path):
+    first_lines, first = small_lakehouse.lines, small_lakehouse.reports
+    settings = copy_of(small_lakehouse, tmp_path, onto=settings)
+    source = checked_source(settings)  # the shared landing folder: its files are all landed already
 
-
-def test_two_batches_match_plain_python_and_reruns_change_nothing(spark, settings, landing):
-    batches = EventGenerator(CONFIG).records_by_arrival_hour()
-    write_hour_files(landing, CONFIG, batches)
-    first_lines = [line for batch in batches for line in batch]
-    source = FileSource(str(landing))
-
-    first = pipeline.run(spark, settings, source)
     assert [r.rows_in for r in first[:2]] == [len(first_lines)] * 2
     assert actual_gold(spark, settings) == expected_gold(first_lines)
     # Both schema versions really are in the mix, and every channel with them.
@@ -215,15 +204,15 @@ def test_two_batches_match_plain_python_and_reruns_change_nothing(spark, setting
     assert {key[2] for key in expected_gold(first_lines)["channel_sales"]} == {"web", "app", "pos", "unknown"}
 
     late_lines = second_batch(first_lines)
-    (landing / "zz-second-batch.jsonl").write_text("\n".join(late_lines) + "\n")
+    land(spark, settings, late_lines, ingested_at=datetime.now(UTC))
     second = pipeline.run(spark, settings, source)
-    assert second[0].rows_in == len(late_lines)
+    assert [r.rows_in for r in second[:2]] == [0, len(late_lines)]
     assert second[1].details["copies dropped"] == 21  # 20 exact copies and the conflicting one
     expected = expected_gold(first_lines + late_lines)
     actual = actual_gold(spark, settings)
     for table in expected:
         assert actual[table] == expected[table], table
-    late_refund_key = (json.loads(late_lines[2])["merchant_id"], datetime(2026, 11, 21, 1), "EUR")
+    late_refund_key = (json.loads(late_lines[2])["merchant_id"], datetime(2026, 11, 23, 1), "EUR")
     assert actual["sales"][late_refund_key] == expected["sales"][late_refund_key]  # in its own hour, not its order's
 
     before = snapshot(spark, settings)
@@ -233,6 +222,6 @@ def test_two_batches_match_plain_python_and_reruns_change_nothing(spark, setting
 
     today = read_table(spark, settings, "bronze.events").first()["ingest_date"]
     silver.run(spark, settings, Slice(today))
-    gold.run(spark, settings, Slice(datetime(2026, 11, 20).date()))
-    gold.run(spark, settings, Slice(datetime(2026, 11, 21).date(), 1))
+    gold.run(spark, settings, Slice(datetime(2026, 11, 22).date()))
+    gold.run(spark, settings, Slice(datetime(2026, 11, 23).date(), 1))
     assert snapshot(spark, settings) == before

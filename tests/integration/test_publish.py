@@ -6,17 +6,16 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from testkit.lakehouses import copy_of, land
-from testkit.published import first_difference, gold_documents, gold_points, influx_points, search_documents
-
 from jobs import gold, pipeline, publish
 from jobs.analysts import product_search as product_search_cli
-from jobs.platform.arguments import Slice
+from jobs.runtime.arguments import Slice
 from jobs.sinks import influx, search
 from jobs.sinks.influx import MEASUREMENTS
 from jobs.sinks.search import INDICES, product_search
 from jobs.sources import checked_source
 from jobs.storage.delta import read_table
+from testkit.lakehouses import copy_of, land
+from testkit.published import first_difference, gold_documents, gold_points, influx_points, search_documents
 
 
 def test_run_publishes_gold_then_only_what_a_late_event_changed(spark, small_lakehouse, published, tmp_path):
@@ -81,40 +80,39 @@ def test_run_publishes_gold_then_only_what_a_late_event_changed(spark, small_lak
     assert influx_points(client, published.influxdb_database) == after
     assert search_documents(searcher, published.opensearch_prefix) == documents
 
-    # A fix removes a merchant's only event of an hour from silver; the hour is recomputed and its point must go.
-    lone = read_table(spark, published, "gold.merchant_hourly").filter("events = 1").orderBy("merchant_id").first()
+    # A fix removes from silver a merchant's only event of an hour, and another merchant's whole day: once their
+    # slices are recomputed, the hour's point must go, and so must the day's daily and product documents.
+    hourly = read_table(spark, published, "gold.merchant_hourly")
+    lone = hourly.filter("events = 1").orderBy("merchant_id").first()
     assert lone is not None
+    day = read_table(spark, published, "gold.merchant_daily").filter("date = DATE '2026-11-23'")
+    gone = day.join(read_table(spark, published, "gold.product_daily"), ["merchant_id", "date"]).orderBy("events")
+    gone_merchant = gone.first()["merchant_id"]
     silver = published.table_path("silver.events")
     spark.sql(
         f"DELETE FROM delta.`{silver}` WHERE merchant_id = '{lone['merchant_id']}' "
         f"AND event_hour = TIMESTAMP '{lone['hour_start']:%Y-%m-%d %H:%M:%S}'"
     )
-    gold.run(spark, published, Slice(lone["date"], lone["hour_start"].hour))
+    spark.sql(f"DELETE FROM delta.`{silver}` WHERE merchant_id = '{gone_merchant}' AND event_date = '2026-11-23'")
+    gold.recompute(
+        spark, published, sorted({lone["hour_start"].replace(tzinfo=UTC), *Slice(date(2026, 11, 23)).hours()}), "a fix"
+    )
     fixed = publish.run(spark, published)
     assert fixed.details["influxdb deleted"] >= 1
+    assert fixed.details["opensearch deleted"] >= 2  # the daily document and at least one product's
     final = influx_points(client, published.influxdb_database)
     assert (lone["merchant_id"], f"{lone['hour_start']:%Y-%m-%dT%H:%M:%SZ}") not in final["gold.merchant_hourly"]
     assert final == gold_points(spark, published)
-
-    # A whole merchant-day removed from silver: its daily row and product rows go, and so do their documents.
-    day = read_table(spark, published, "gold.merchant_daily").filter("date = DATE '2026-11-23'")
-    gone = day.join(read_table(spark, published, "gold.product_daily"), ["merchant_id", "date"]).orderBy("events")
-    gone_merchant = gone.first()["merchant_id"]
-    spark.sql(f"DELETE FROM delta.`{silver}` WHERE merchant_id = '{gone_merchant}' AND event_date = '2026-11-23'")
-    gold.run(spark, published, Slice(date(2026, 11, 23), None))
-    removed = publish.run(spark, published)
-    assert removed.details["opensearch deleted"] >= 2  # the daily document and at least one product's
     documents = search_documents(searcher, published.opensearch_prefix)
     assert f"{gone_merchant}|2026-11-23" not in documents["gold.merchant_daily"]
     assert documents == gold_documents(spark, published)
-    assert influx_points(client, published.influxdb_database) == gold_points(spark, published)
 
 
 def test_a_product_name_search_returns_that_merchants_products_only(
-    spark, small_lakehouse, published, monkeypatch, capsys
+    spark, small_lakehouse, published, tmp_path, monkeypatch, capsys
 ):
-    published = replace(published, warehouse=small_lakehouse.warehouse, checkpoints=small_lakehouse.checkpoints)
-    publish.run(spark, replace(published, sinks=("opensearch",)))  # reads gold, writes only OpenSearch
+    published = copy_of(small_lakehouse, tmp_path, onto=replace(published, sinks=("opensearch",)))
+    publish.run(spark, published)
     searcher = search.client(published.opensearch_url)
     searcher.indices.refresh(index=f"{published.opensearch_prefix}-*")
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
-from testkit.events import INGESTED_AT, bronze_records, event, order
 
 from jobs import gold, silver
 from jobs.replay import replay
 from jobs.storage.delta import ensure_tables, read_table, table_version
 from jobs.storage.tables import GOLD_TABLES
 from jobs.transforms.contract import SCHEMA_DIR
+from testkit.events import INGESTED_AT, bronze_records, event, order
+from testkit.lakehouses import Lakehouse, copy_of
 
 DAY = INGESTED_AT.date()
 V2 = {"schema_version": 2}
@@ -47,19 +47,26 @@ def rows(spark, settings, table: str) -> list[str]:
     return sorted(map(str, frame.select(*sorted(frame.columns)).collect()))
 
 
-@pytest.fixture
-def version_1_only(tmp_path: Path) -> str:
-    folder = tmp_path / "schemas-v1"
-    folder.mkdir()
+@pytest.fixture(scope="module")
+def version_1_only(tmp_path_factory: pytest.TempPathFactory) -> str:
+    folder = tmp_path_factory.mktemp("schemas-v1")
     shutil.copy(SCHEMA_DIR / "v1.json", folder / "v1.json")
     return str(folder)
 
 
+@pytest.fixture(scope="module")
+def loaded(spark, base_settings, version_1_only, tmp_path_factory) -> Lakehouse:
+    """PAYLOADS run through silver and gold while only version 1 was supported; the tests copy it, or only read."""
+    root = tmp_path_factory.mktemp("replay")
+    settings = replace(base_settings, warehouse=str(root / "warehouse"), checkpoints=str(root / "checkpoints"))
+    load(spark, replace(settings, schemas=version_1_only), PAYLOADS)
+    return Lakehouse(settings, [], [])
+
+
 def test_replay_after_adding_version_2_moves_exactly_those_and_a_second_replay_does_nothing(
-    spark, settings, tmp_path, version_1_only, capsys
+    spark, settings, loaded, tmp_path, capsys
 ):
-    before_support = replace(settings, schemas=version_1_only)
-    load(spark, before_support, PAYLOADS)
+    settings = copy_of(loaded, tmp_path, onto=settings)
     quarantine = read_table(spark, settings, "silver.quarantine")
     assert quarantine.filter(F.col("reason") == "unsupported_schema_version").count() == 6
     assert {r["event_id"] for r in read_table(spark, settings, "silver.events").collect()} == {"a1", "a2"}
@@ -101,19 +108,20 @@ def test_replay_after_adding_version_2_moves_exactly_those_and_a_second_replay_d
     assert [(r["rows_in"], r["rows_out"], r["copies_dropped"]) for r in health.collect()] == [(6, 3, 2), (2, 0, 0)]
 
 
-def test_a_reason_that_matches_nothing_names_the_pending_reasons(spark, settings, version_1_only, capsys):
-    load(spark, replace(settings, schemas=version_1_only), PAYLOADS[-2:])
-    report = replay(spark, settings, DAY, DAY, "bad_value:currency")
+def test_a_reason_that_matches_nothing_names_the_pending_reasons(spark, loaded, capsys):
+    versions = {table: table_version(spark, loaded.settings, table) for table in ["silver.events", *GOLD_TABLES]}
+    report = replay(spark, loaded.settings, DAY, DAY, "bad_value:currency")
     assert report.rows_in == 0
     out = capsys.readouterr().out
     assert "no pending record has reason 'bad_value:currency'" in out
-    assert "malformed_json (1)" in out and "unsupported_schema_version (1)" in out
+    assert "unsupported_schema_version (6), malformed_json (1)" in out
+    assert {table: table_version(spark, loaded.settings, table) for table in versions} == versions  # nothing written
 
 
 def test_a_replay_cut_short_after_its_silver_insert_recomputes_gold_when_rerun(
-    spark, settings, version_1_only, monkeypatch
+    spark, settings, loaded, tmp_path, monkeypatch
 ):
-    load(spark, replace(settings, schemas=version_1_only), PAYLOADS)
+    settings = copy_of(loaded, tmp_path, onto=settings)
 
     def crash(*args, **kwargs):
         raise RuntimeError("killed between silver and gold")

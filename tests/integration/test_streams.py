@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 from pyspark.sql import functions as F
-from testkit.streams import assert_landed_exactly_once, some_records
 
 from jobs import bronze, silver
 from jobs.devtools.chaos import accepted_ids_via_files
@@ -15,6 +14,7 @@ from jobs.services import kafka, kinesis
 from jobs.sources import KafkaSource, KinesisSource
 from jobs.sources.kinesis import kinesis_client
 from jobs.storage.delta import read_table
+from testkit.streams import assert_landed_exactly_once, some_records
 
 BAD_RECORDS = [
     b"\xff\xfe{not utf-8}",

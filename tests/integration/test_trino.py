@@ -15,22 +15,15 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.sql.types import DoubleType, LongType
 
-from jobs import pipeline
+from jobs import gold, silver
 from jobs.analysts import notebooks, sql, trino_register
-from jobs.devtools.generate import write_hour_files
-from jobs.devtools.synthetic import EventGenerator, GeneratorConfig
-from jobs.platform.settings import Settings
+from jobs.devtools.synthetic import EventGenerator
+from jobs.runtime.settings import Settings
 from jobs.services.base import LOOPBACK
-from jobs.sources import FileSource
 from jobs.storage.delta import read_table
 from jobs.storage.tables import TABLES
 from jobs.transforms.money import MINOR_UNIT_EXPONENTS
-
-# 50 merchants over 3 days, so that views and notebooks meet several dates, currencies and late events.
-CONFIG = GeneratorConfig(
-    events=6000, hours=60, merchants=50, seed=5, late_rate=0.05, start=datetime(2026, 11, 20, 6, tzinfo=UTC)
-)
-
+from testkit.lakehouses import SMALL_CONFIG, copy_of, land
 
 GOLD_TABLES = [name for name in TABLES if name.startswith("gold.")]
 
@@ -39,19 +32,9 @@ VIEWS = [name for name, _ in trino_register.view_statements(trino_register.VIEWS
 
 
 @pytest.fixture(scope="module")
-def lakehouse(spark, base_settings, tmp_path_factory, trino_service) -> Settings:
-    """A warehouse written by one pipeline run, registered in the session's Trino."""
-    root = tmp_path_factory.mktemp("trino")
-    settings = replace(
-        base_settings,
-        warehouse=str(root / "warehouse"),
-        checkpoints=str(root / "checkpoints"),
-        source=f"files:{root / 'landing'}",
-        trino_url=trino_service,
-    )
-    write_hour_files(root / "landing", CONFIG, EventGenerator(CONFIG).records_by_arrival_hour())
-    pipeline.run(spark, settings, FileSource(str(root / "landing")))
-    return settings
+def lakehouse(small_lakehouse, trino_service) -> Settings:
+    """The shared small lakehouse (two dates, several currencies, late events), which Trino only reads."""
+    return replace(small_lakehouse.settings, trino_url=trino_service)
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +182,7 @@ def test_a_failing_cell_names_the_notebook_and_cell(tmp_path, trino):
             nbformat.v4.new_code_cell("x = 1"),
             nbformat.v4.new_code_cell(
                 "from jobs.analysts.sql import connect, frame\n"
-                "from jobs.platform.settings import settings_from\n"
+                "from jobs.runtime.settings import settings_from\n"
                 "import argparse\n"
                 "frame(connect(settings_from(argparse.Namespace())), 'SELECT * FROM gold.no_such_table')"
             ),
@@ -267,15 +250,19 @@ def test_sql_command_prints_rows_and_one_line_errors(spark, lakehouse, trino, ca
     assert len(err) == 1 and f"no answer from Trino at {LOOPBACK}:{server.server_port}" in err[0], err
 
 
-def test_trino_sees_new_commits_without_registering_again(spark, lakehouse, trino):
-    """Spark keeps writing; Trino reads each table's latest version at query time."""
-    later = replace(CONFIG, events=500, hours=2, seed=6, start=datetime(2026, 11, 22, 18, tzinfo=UTC))
-    landing = Path(lakehouse.source.removeprefix("files:"))
-    write_hour_files(landing, later, EventGenerator(later).records_by_arrival_hour())
+def test_trino_sees_new_commits_without_registering_again(spark, small_lakehouse, lakehouse, tmp_path):
+    """Spark keeps writing; Trino reads each table's latest version at query time. On a copy, registered once (the
+    last test of the module: the catalog then points at the copy)."""
+    copy = copy_of(small_lakehouse, tmp_path, onto=lakehouse)
+    trino_register.register(sql.connect(copy), copy)
+    trino = sql.connect(copy)
     before = one_row(trino, "SELECT count(*) AS n FROM silver.events")["n"]
-    pipeline.run(spark, lakehouse, FileSource(str(landing)))
+    later = replace(SMALL_CONFIG, events=300, hours=1, seed=6, start=datetime(2026, 11, 23, 1, tzinfo=UTC))
+    land(spark, copy, EventGenerator(later).records_by_arrival_hour()[0], ingested_at=datetime.now(UTC))
+    silver.run(spark, copy)
+    gold.run(spark, copy)
     after = one_row(trino, "SELECT count(*) AS n FROM silver.events")["n"]
     assert after > before
-    assert after == read_table(spark, lakehouse, "silver.events").count()
-    assert_same_totals(spark, lakehouse, trino, "gold.merchant_hourly")
-    assert trino_register.register(sql.connect(lakehouse), lakehouse).registered == []
+    assert after == read_table(spark, copy, "silver.events").count()
+    assert_same_totals(spark, copy, trino, "gold.merchant_hourly")
+    assert trino_register.register(sql.connect(copy), copy).registered == []

@@ -13,18 +13,18 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from testkit.lakehouses import SMALL_CONFIG, copy_of
-from testkit.published import first_difference, gold_documents, gold_points, influx_points, search_documents
 
 from jobs import publish, services
 from jobs.devtools.chaos import pipeline_command
 from jobs.devtools.generate import write_hour_files
 from jobs.devtools.synthetic import EventGenerator
-from jobs.platform.waiting import wait_until
+from jobs.runtime.waiting import wait_until
 from jobs.sinks import SINKS, influx, search
 from jobs.sinks.influx import MEASUREMENTS
 from jobs.sinks.search import INDICES
 from jobs.storage.delta import read_table
+from testkit.lakehouses import SMALL_CONFIG, copy_of
+from testkit.published import first_difference, gold_documents, gold_points, influx_points, search_documents
 
 
 def test_a_server_stopped_mid_publish_leaves_the_rest_pending_and_the_next_publish_ends_exact(
@@ -109,7 +109,7 @@ def test_a_continuous_run_publishes_what_gold_recomputes_and_rides_out_a_search_
         "LAKEHOUSE_OPENSEARCH_URL": published.opensearch_url,
         "LAKEHOUSE_OPENSEARCH_PREFIX": published.opensearch_prefix,
         "LAKEHOUSE_PUBLISH_MAX_WAIT_SECONDS": "1",
-        "LAKEHOUSE_SHUFFLE_PARTITIONS": "2",
+        "LAKEHOUSE_SHUFFLE_PARTITIONS": "1",
         "LAKEHOUSE_DRIVER_MEMORY": "1g",
     }
     client = influx.client(published.influxdb_url)

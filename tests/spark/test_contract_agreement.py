@@ -8,14 +8,14 @@ import copy
 import json
 
 import pytest
-from testkit.events import bronze_records, event, order
-from testkit.registry import SchemaRegistry
-from testkit.rejections import REJECTED
 
 from jobs.devtools.synthetic import EventGenerator, GeneratorConfig
 from jobs.storage.tables import SILVER_EVENTS
 from jobs.transforms.contract import contract_from_schema, event_contract, load_schema, supported_versions
 from jobs.transforms.validation import accepted_events, validate_events
+from testkit.events import bronze_records, event, order
+from testkit.registry import SchemaRegistry
+from testkit.rejections import REJECTED
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 from pyspark.sql import functions as F
-from testkit.events import bronze_records, event
 
 from jobs.transforms.dedup import first_copy_per_event, position_sort_key
 from jobs.transforms.validation import accepted_events, validate_events
+from testkit.events import bronze_records, event
 
 
 def accepted(spark, payloads, **kwargs):

@@ -6,7 +6,6 @@ from datetime import UTC, date, datetime
 
 import pytest
 from pyspark.sql import functions as F
-from testkit.events import bronze_records, event, order
 
 from jobs.transforms.metrics import (
     merchant_daily,
@@ -17,6 +16,7 @@ from jobs.transforms.metrics import (
     rounded_half_up_ratio,
 )
 from jobs.transforms.validation import accepted_events, validate_events
+from testkit.events import bronze_records, event, order
 
 LATER = datetime(2026, 12, 1, tzinfo=UTC)
 

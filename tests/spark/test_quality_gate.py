@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
-from testkit.events import bronze_records, order
 
-from jobs.platform.exits import QualityGateFailed
 from jobs.quality.expectations import VOLUME_RATIO, expectations, rule_column, with_rule_columns, with_volume_ratio
 from jobs.quality.gate import check, day_results
 from jobs.quality.summary import summary_lines
+from jobs.runtime.exits import QualityGateFailed
 from jobs.storage.tables import SILVER_EVENTS
+from testkit.events import bronze_records, order
 
 
 def silver_rows(spark, events: list[dict]):

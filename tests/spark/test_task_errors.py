@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.platform.exits import first_line
+from jobs.runtime.exits import first_line
 
 
 def test_a_python_error_in_a_spark_task_is_reported_by_its_own_line(spark):

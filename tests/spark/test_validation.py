@@ -6,10 +6,10 @@ import json
 from datetime import UTC, date, datetime
 
 import pytest
-from testkit.events import bronze_records, event, order
-from testkit.rejections import REJECTED
 
 from jobs.transforms.validation import accepted_events, quarantined_records, validate_events
+from testkit.events import bronze_records, event, order
+from testkit.rejections import REJECTED
 
 
 def test_every_rejection_gets_its_reason(spark):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,16 +19,25 @@ from pyspark.sql import SparkSession
 from jobs import pipeline
 from jobs.devtools.generate import write_hour_files
 from jobs.devtools.synthetic import EventGenerator, GeneratorConfig
-from jobs.platform.settings import Settings
+from jobs.runtime.progress import StageReport
+from jobs.runtime.settings import Settings
 from jobs.sources import FileSource
 from jobs.storage.tables import BRONZE_EVENTS
 from testkit.events import bronze_records
 
-# 30 merchants over three hours across midnight: two dates, several currencies and channels, late events and copies.
+# 30 merchants over three hours across midnight: two dates, several currencies and channels, schema versions 1 and
+# 2, late events, copies and malformed records.
 SMALL_CONFIG = GeneratorConfig(events=2000, hours=3, merchants=30, seed=5, start=datetime(2026, 11, 22, 22, tzinfo=UTC))
 
 
-def build(spark: SparkSession, base: Settings, root: Path, config: GeneratorConfig) -> Settings:
+@dataclass(frozen=True)
+class Lakehouse:
+    settings: Settings  # its warehouse, checkpoints and landing folder (the source)
+    lines: list[str]  # every record of the landing folder, in file order
+    reports: list[StageReport]  # what its one pipeline run reported, a report per stage
+
+
+def build(spark: SparkSession, base: Settings, root: Path, config: GeneratorConfig) -> Lakehouse:
     """Generate `config`'s events into <root>/landing and run the pipeline over them once (no sinks)."""
     settings = replace(
         base,
@@ -37,22 +46,25 @@ def build(spark: SparkSession, base: Settings, root: Path, config: GeneratorConf
         source=f"files:{root / 'landing'}",
         sinks=(),
     )
-    write_hour_files(root / "landing", config, EventGenerator(config).records_by_arrival_hour())
-    pipeline.run(spark, settings, FileSource(str(root / "landing")))
-    return settings
+    batches = EventGenerator(config).records_by_arrival_hour()
+    write_hour_files(root / "landing", config, batches)
+    reports = pipeline.run(spark, settings, FileSource(str(root / "landing")))
+    return Lakehouse(settings, [line for batch in batches for line in batch], reports)
 
 
-def copy_of(shared: Settings, root: Path, onto: Settings) -> Settings:
+def copy_of(shared: Lakehouse, root: Path, onto: Settings) -> Settings:
     """`onto` (a test's settings: sinks, servers) with the shared lakehouse's warehouse and checkpoints copied under
     `root`, to be changed freely, and its source. Delta tables and stream checkpoints hold only relative paths to
     their own files, so a copied folder is the same table."""
-    shutil.copytree(shared.warehouse, root / "warehouse")
-    shutil.copytree(shared.checkpoints, root / "checkpoints")
-    return replace(onto, warehouse=str(root / "warehouse"), checkpoints=str(root / "checkpoints"), source=shared.source)
+    shutil.copytree(shared.settings.warehouse, root / "warehouse")
+    shutil.copytree(shared.settings.checkpoints, root / "checkpoints")
+    return replace(
+        onto, warehouse=str(root / "warehouse"), checkpoints=str(root / "checkpoints"), source=shared.settings.source
+    )
 
 
 def land(spark: SparkSession, settings: Settings, payloads: list[str | dict], ingested_at: datetime) -> None:
-    """Append records to bronze.events as if the stream had landed them at `ingested_at`."""
-    file = f"landed-{ingested_at:%Y%m%d%H%M%S}.jsonl"
+    """Append records to bronze.events as if the stream had landed them at `ingested_at`, from one file."""
+    file = f"landed-{ingested_at:%Y%m%d%H%M%S%f}.jsonl"
     records = bronze_records(spark, [p if isinstance(p, str) else json.dumps(p) for p in payloads], ingested_at, file)
     records.write.format("delta").mode("append").save(settings.table_path(BRONZE_EVENTS.name))

@@ -8,7 +8,7 @@ from pyspark.sql import SparkSession
 
 from jobs.devtools.chaos import what_landed
 from jobs.devtools.produce import generated_records
-from jobs.platform.settings import Settings
+from jobs.runtime.settings import Settings
 
 
 def some_records(events: int, seed: int) -> list[bytes]:

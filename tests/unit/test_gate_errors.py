@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jobs.platform.exits import quality_gate_failure
+from jobs.runtime.exits import quality_gate_failure
 
 
 def test_a_gate_failure_is_found_inside_the_error_a_streaming_query_wraps_it_in():

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from jobs.platform.settings import UsageError, service_settings
+from jobs.runtime.settings import UsageError, service_settings
 from jobs.services import kafka, kinesis
 
 

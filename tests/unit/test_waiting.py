@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from jobs.platform.waiting import wait_until
+from jobs.runtime.waiting import wait_until
 
 
 def test_returns_true_as_soon_as_the_condition_holds():

@@ -15,9 +15,10 @@ from pyspark.sql.streaming import StreamingQuery
 
 from jobs.runtime.arguments import Trigger
 from jobs.runtime.settings import Settings
+from jobs.runtime.waiting import wait_until
 from jobs.storage.tables import TABLES, TableSpec
 
-UNFINISHED_CREATION_SECONDS = 120
+UNFINISHED_CREATION_SECONDS = 30
 CHANGE_FEED = "delta.enableChangeDataFeed"
 COMMIT_FILE = re.compile(r"\d{20}\.(json|checkpoint.*\.parquet)")
 
@@ -59,14 +60,19 @@ def remove_unfinished_creation(table_path: str) -> None:
     Delta would take the folder for a table and then fail to read it; with it gone, CREATE TABLE starts afresh.
     Object stores have no folders, so there a cut-short creation leaves nothing behind."""
     log = Path(table_path, "_delta_log")
-    if "://" in table_path or not log.is_dir():
+    if "://" in table_path or not log.is_dir() or has_commit(log):
         return
-    # A creation younger than that may still be under way in another process (bronze, silver and gold each create
-    # the tables they use).
-    if time.time() - log.stat().st_mtime < UNFINISHED_CREATION_SECONDS:
+    # A young log may be a creation still under way in another process (bronze, silver and gold each create the
+    # tables they use): it gets until the log is UNFINISHED_CREATION_SECONDS old to write its first commit. A
+    # restart right after a kill waits that long, once.
+    left = UNFINISHED_CREATION_SECONDS - (time.time() - log.stat().st_mtime)
+    if left > 0 and wait_until(lambda: has_commit(log), left, interval=0.5):
         return
-    if not any(COMMIT_FILE.fullmatch(entry.name) for entry in log.iterdir()):
-        shutil.rmtree(log)
+    shutil.rmtree(log, ignore_errors=True)  # another process may have removed it first
+
+
+def has_commit(log: Path) -> bool:
+    return any(COMMIT_FILE.fullmatch(entry.name) for entry in log.iterdir()) if log.is_dir() else True
 
 
 def single_row(frame: DataFrame) -> Row:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -45,10 +46,14 @@ def test_a_table_with_commits_is_left_alone(spark, settings):
 def test_a_creation_under_way_in_another_process_is_left_to_finish(settings):
     log = Path(settings.table_path("gold.merchant_hourly"), "_delta_log")
     log.mkdir(parents=True)
+    commit = log / "00000000000000000000.json"
+    other_process = threading.Timer(1.0, commit.write_text, args=("{}",))
+    other_process.start()
 
     remove_unfinished_creation(settings.table_path("gold.merchant_hourly"))
 
-    assert log.is_dir()
+    other_process.join()
+    assert commit.is_file()
 
 
 def test_a_table_made_before_schema_version_2_gets_its_columns_and_keeps_its_rows(spark, settings):

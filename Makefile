@@ -12,7 +12,7 @@ BENCH_EVENTS ?= 2000000
 # that id back at Maven Central.
 MVN    := mvn --batch-mode --quiet --settings $(CURDIR)/.mvn/settings.xml
 UV_VERSION := 0.13.9
-UV     := $(BIN)/uv pip install --quiet --python $(BIN)/python
+UV_INSTALL := $(BIN)/uv pip install --quiet --python
 
 .PHONY: help setup setup-core services services-up services-down demo notebooks demo-publish demo-stream test \
         test-fast test-slow test-kill lint bench freshness chaos clean
@@ -30,14 +30,14 @@ $(VENV)/.installed: requirements.txt setup.py
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' 
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(UV) -r requirements.txt
-	$(UV) --no-deps -e .
+	$(UV_INSTALL) $(BIN)/python -r requirements.txt
+	$(UV_INSTALL) $(BIN)/python --no-deps -e .
 	touch $@
 
 # Airflow in a venv of its own (see requirements-airflow.txt); `lakehouse airflow ...` runs its CLI.
 $(AIRFLOW_VENV)/.installed: requirements-airflow.txt $(VENV)/.installed
 	$(PYTHON) -m venv $(AIRFLOW_VENV)
-	$(BIN)/uv pip install --quiet --python $(AIRFLOW_VENV)/bin/python -r requirements-airflow.txt
+	$(UV_INSTALL) $(AIRFLOW_VENV)/bin/python -r requirements-airflow.txt
 	touch $@
 
 # Delta's jars, resolved by Maven from pom.xml into a git-ignored folder (no Ivy download at session start).

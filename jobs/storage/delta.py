@@ -66,13 +66,13 @@ def remove_unfinished_creation(table_path: str) -> None:
     # tables they use): it gets until the log is UNFINISHED_CREATION_SECONDS old to write its first commit. A
     # restart right after a kill waits that long, once.
     left = UNFINISHED_CREATION_SECONDS - (time.time() - log.stat().st_mtime)
-    if left > 0 and wait_until(lambda: has_commit(log), left, interval=0.5):
+    if left > 0 and wait_until(lambda: not log.is_dir() or has_commit(log), left, interval=0.5):
         return
     shutil.rmtree(log, ignore_errors=True)  # another process may have removed it first
 
 
 def has_commit(log: Path) -> bool:
-    return any(COMMIT_FILE.fullmatch(entry.name) for entry in log.iterdir()) if log.is_dir() else True
+    return any(COMMIT_FILE.fullmatch(entry.name) for entry in log.iterdir())
 
 
 def single_row(frame: DataFrame) -> Row:

@@ -56,6 +56,18 @@ def test_a_creation_under_way_in_another_process_is_left_to_finish(settings):
     assert commit.is_file()
 
 
+def test_a_young_creation_that_never_commits_is_redone_once_it_is_old_enough(spark, settings):
+    log = Path(settings.table_path("gold.merchant_hourly"), "_delta_log")
+    log.mkdir(parents=True)
+    almost_old_enough = time.time() - UNFINISHED_CREATION_SECONDS + 1
+    os.utime(log, (almost_old_enough, almost_old_enough))
+
+    ensure_tables(spark, settings, ["gold.merchant_hourly"])  # waits about a second for a commit, then redoes it
+
+    assert (log / "00000000000000000000.json").is_file()
+    assert read_table(spark, settings, "gold.merchant_hourly").count() == 0
+
+
 def test_a_table_made_before_schema_version_2_gets_its_columns_and_keeps_its_rows(spark, settings):
     """What a warehouse of the version 1 days looks like: silver.events without channel, discount and tax."""
     path = settings.table_path("silver.events")

@@ -49,7 +49,7 @@ def test_an_hourly_dag_run_takes_the_hours_events_to_fresh_published_gold(tmp_pa
         "LAKEHOUSE_WAREHOUSE": settings.warehouse,
         "LAKEHOUSE_CHECKPOINTS": settings.checkpoints,
         "LAKEHOUSE_SOURCE": f"files:{landing}",
-        # One sink: each task is a spark-submit of its own, a JVM start of about half a minute on these two cores
+        # One sink: each task is a spark-submit of its own, a cold JVM of 50-70 s on these two cores
         # (the DAG's one task per sink is checked in integration/test_dags.py).
         "LAKEHOUSE_SINKS": "influxdb",
         "LAKEHOUSE_INFLUXDB_URL": influxdb_service,

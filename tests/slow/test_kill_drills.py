@@ -34,7 +34,13 @@ def test_sigkill_of_the_driver_loses_nothing_and_doubles_nothing(kind, spark, se
     else:
         kinesis.create_stream("killed", 3, url=request.getfixturevalue("kinesis_service"))
         sink, source_text = KinesisSink(KinesisSource("killed")), "kinesis:killed"
-    env = {**os.environ, "LAKEHOUSE_SHUFFLE_PARTITIONS": "1", "LAKEHOUSE_DRIVER_MEMORY": "1g"}
+    env = {
+        **os.environ,
+        "LAKEHOUSE_SHUFFLE_PARTITIONS": "1",
+        "LAKEHOUSE_DRIVER_MEMORY": "1g",
+        # The client compiler only: the killed JVM lives well under a minute (as the DAG run's tasks).
+        "JDK_JAVA_OPTIONS": "-XX:TieredStopAtLevel=1",
+    }
 
     send_all(sink, [records])  # all of them before the run: work to be killed in
     killed = kill_after_progress(source_text, settings, rng, env)

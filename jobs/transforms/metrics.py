@@ -157,8 +157,9 @@ def merchant_hourly_channel_sales(events: DataFrame) -> DataFrame:
 
 def product_daily(events: DataFrame) -> DataFrame:
     """Silver events -> one row per (merchant_id, date, sku, currency) from the items of orders.
-    `name` is the one in the latest order of the day (ties broken by event_id, so reruns agree)."""
-    latest_first = F.struct(F.col("occurred_at"), F.col("event_id"))
+    `name` is the one in the latest order of the day (ties broken by event_id, and within one order that lists the
+    SKU twice by the name that sorts last), so reruns agree whatever order they read the rows in."""
+    latest_first = F.struct(F.col("occurred_at"), F.col("event_id"), F.col("item.name"))
     return (
         events.filter((F.col("event_type") == "order_placed") & F.col("items").isNotNull())
         .select(

@@ -217,3 +217,15 @@ def test_product_daily_sums_units_and_revenue_and_takes_latest_name(spark):
     eur = rows[("a", "EUR")]
     assert (eur["name"], eur["units"], eur["revenue_minor"], eur["date"]) == ("New name", 3, 1450, date(2026, 11, 24))
     assert (rows[("a", "USD")]["units"], rows[("a", "USD")]["revenue_minor"]) == (4, 400)
+
+
+def test_product_name_of_an_order_listing_a_sku_twice_does_not_depend_on_item_order(spark):
+    lines = [
+        {"sku": "a", "name": "Zebra", "quantity": 1, "unit_price_minor": 100},
+        {"sku": "a", "name": "Apple", "quantity": 2, "unit_price_minor": 100},
+    ]
+    names = {
+        product_daily(silver(spark, [order(event_id="1", occurred_at=at(9), items=items)])).first()["name"]
+        for items in (lines, lines[::-1])
+    }
+    assert names == {"Zebra"}, "the name that sorts last, in either item order"

@@ -192,7 +192,9 @@ def rejection_rules(contract: EventContract) -> list[tuple[str, Column]]:
             ~F.col("occurred_at_text").rlike(contract.patterns["occurred_at"]) | F.col("occurred_at").isNull(),
         )
     )
-    rules.append(("bad_value:currency", present["currency"] & ~F.col("currency").rlike(contract.patterns["currency"])))
+    for field, pattern in contract.patterns.items():
+        if field != "occurred_at":
+            rules.append((f"bad_value:{field}", present[field] & ~F.col(field).rlike(pattern)))
     for field, allowed in contract.enums.items():
         rules.append((f"bad_value:{field}", present[field] & ~F.col(field).isin(*allowed)))
     for field, (smallest, exclusive_maximum) in contract.integer_bounds.items():

@@ -27,6 +27,7 @@ from jobs.storage.tables import (
 )
 
 BATCH_POINTS = 5_000
+DELETIONS_PER_REQUEST = 500
 # A gold table's slice is often one file, so one task: its lines are spread over this many writers (both cores
 # here; more measured no faster, the server being the other bottleneck).
 WRITERS = 2
@@ -63,7 +64,10 @@ MEASUREMENTS = {
 
 
 def escape_tag(value: Column) -> Column:
-    """Line protocol tag keys and values escape commas, equals signs and spaces with a backslash."""
+    r"""Line protocol tag values escape commas, equals signs and spaces with a backslash. No escaping gets a
+    backslash itself back out of every InfluxDB: 1.6 (the one tested here) stores `\` as two characters, 2.x's
+    documentation reads it as one, and none takes a backslash at the end of a value; nor can a line break be
+    written. The contract refuses both in the values that become tags."""
     return F.regexp_replace(value, r"([,= ])", r"\\$1")
 
 
@@ -71,9 +75,34 @@ def epoch_seconds(moment: Column) -> Column:
     return F.unix_timestamp(moment.cast("timestamp"))
 
 
+def influxql_string(value: Column) -> Column:
+    """An InfluxQL string literal: a backslash before each backslash and single quote."""
+    return F.concat(F.lit("'"), F.regexp_replace(value, r"([\\'])", r"\\$1"), F.lit("'"))
+
+
+def point_deletion(measurement: Measurement) -> Column:
+    """The InfluxQL statement that deletes the row's point: its tags (a null one is a tag the point does not have,
+    which InfluxQL matches as '') and its second."""
+    tags = [
+        F.concat(F.lit(f'"{tag}" = '), F.coalesce(influxql_string(F.col(tag)), F.lit("''"))) for tag in measurement.tags
+    ]
+    second = epoch_seconds(F.col(measurement.time))
+    return F.concat(
+        F.lit(f'DELETE FROM "{measurement.name}" WHERE '),
+        F.concat_ws(" AND ", *tags),
+        F.lit(" AND time >= "),
+        second.cast("string"),
+        F.lit("s AND time < "),
+        (second + 1).cast("string"),
+        F.lit("s"),
+    )
+
+
 def with_line(measurement: Measurement) -> Callable[[DataFrame], DataFrame]:
-    """Gold rows -> one column `line`: the row as a line-protocol point. Tags and fields in key order, as the
-    client library writes them; a null field is left out (InfluxDB has no null)."""
+    """Gold rows -> `line`, the row as a line-protocol point, and `deletion`, the statement that deletes the point
+    first when a field is null. Tags and fields in key order, as the client library writes them; a null field is
+    left out (InfluxDB has no null), and a point written again keeps the fields it is not given: without the
+    deletion, a metric that became null would keep its old value."""
 
     def transform(rows: DataFrame) -> DataFrame:
         tags = [F.concat(F.lit(f"{tag}="), escape_tag(F.col(tag))) for tag in sorted(measurement.tags)]
@@ -85,7 +114,10 @@ def with_line(measurement: Measurement) -> Callable[[DataFrame], DataFrame]:
         field_set = F.concat_ws(",", *[fields[name] for name in sorted(fields)])
         series = F.concat_ws(",", F.lit(measurement.name), *tags)
         line = F.concat_ws(" ", series, field_set, epoch_seconds(F.col(measurement.time)).cast("string"))
-        return rows.select(line.alias("line"))
+        any_null = F.lit(False)
+        for name in fields:
+            any_null = any_null | F.col(name).isNull()
+        return rows.select(line.alias("line"), F.when(any_null, point_deletion(measurement)).alias("deletion"))
 
     return transform
 
@@ -120,32 +152,29 @@ def server(url: str) -> Server:
     return Server(f"InfluxDB at {url}", _transient, _describe)
 
 
-def write_lines(url: str, database: str, lines: Iterable[str], max_wait_seconds: float) -> int:
-    """Write line-protocol points in batches of BATCH_POINTS; returns how many. Runs in a Spark task."""
+def write_points(url: str, database: str, points: Iterable[tuple[str, str | None]], max_wait_seconds: float) -> int:
+    """Write (line, deletion) points in batches of BATCH_POINTS, each batch's deletions first; returns how many
+    points. Runs in a Spark task."""
     influx = client(url)
     written = 0
-    for batch in batches(lines, BATCH_POINTS):
+    for batch in batches(points, BATCH_POINTS):
+        delete_points(url, database, [deletion for _, deletion in batch if deletion], max_wait_seconds)
+        lines = [line for line, _ in batch]
         deliver(
             server(url),
-            partial(influx.write_points, batch, database=database, protocol="line", time_precision="s"),
+            partial(influx.write_points, lines, database=database, protocol="line", time_precision="s"),
             max_wait_seconds,
         )
         written += len(batch)
     return written
 
 
-def delete_points(url: str, database: str, measurement: Measurement, keys: list[dict], max_wait_seconds: float) -> None:
-    """Delete the points of rows gold no longer has (a few per recompute at most: collected keys)."""
+def delete_points(url: str, database: str, deletions: list[str], max_wait_seconds: float) -> None:
+    """Run DELETE statements, many to a request (InfluxQL takes statements separated by semicolons)."""
     influx = client(url)
-    for key in keys:
-        tags = " AND ".join(f""""{tag}" = '{_quote(str(key[tag]))}'""" for tag in measurement.tags)
-        second = key["epoch_seconds"]
-        query = f'DELETE FROM "{measurement.name}" WHERE {tags} AND time >= {second}s AND time < {second + 1}s'
+    for batch in batches(deletions, DELETIONS_PER_REQUEST):
+        query = "; ".join(batch)
         deliver(server(url), partial(influx.query, query, database=database, method="POST"), max_wait_seconds)
-
-
-def _quote(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
 class InfluxSink:
@@ -165,16 +194,13 @@ class InfluxSink:
 
     def write(self, settings: Settings, table: str, rows: DataFrame) -> int:
         url, database, wait = settings.influxdb_url, settings.influxdb_database, settings.publish_max_wait_seconds
-        lines = rows.transform(with_line(MEASUREMENTS[table])).repartition(WRITERS)
-        return lines.rdd.mapPartitions(
-            lambda part: [write_lines(url, database, (row.line for row in part), wait)]
+        points = rows.transform(with_line(MEASUREMENTS[table])).repartition(WRITERS)
+        return points.rdd.mapPartitions(
+            lambda part: [write_points(url, database, ((row.line, row.deletion) for row in part), wait)]
         ).sum()
 
     def delete(self, settings: Settings, table: str, gone: DataFrame) -> int:
-        measurement = MEASUREMENTS[table]
-        seconds = epoch_seconds(F.col(measurement.time)).alias("epoch_seconds")
-        keys = [row.asDict() for row in gone.select(*measurement.tags, seconds).collect()]  # a few per recompute
-        delete_points(
-            settings.influxdb_url, settings.influxdb_database, measurement, keys, settings.publish_max_wait_seconds
-        )
-        return len(keys)
+        statements = gone.select(point_deletion(MEASUREMENTS[table]).alias("deletion"))
+        deletions = [row.deletion for row in statements.collect()]  # a few per recompute
+        delete_points(settings.influxdb_url, settings.influxdb_database, deletions, settings.publish_max_wait_seconds)
+        return len(deletions)

@@ -2,9 +2,9 @@
 
 One read alias per gold table (`<prefix>-product-daily`), over monthly indices (`<prefix>-product-daily-2026.11`)
 that an index template creates on the first write, with explicit mappings: keys as keywords, times as dates,
-metrics as numbers, a product name as text with a keyword sub-field. A document's id is its row's key joined by
-`|` (`merchant|2026-11-24|EUR|sku-1`), so a republished row overwrites its document. The documents are built in
-the JVM and sent from Spark partitions with the bulk API, in batches.
+metrics as numbers, a product name as text with a keyword sub-field. A document's id is a hash of its row's key
+(`document_id`), so a republished row overwrites its document. The documents are built in the JVM and sent from
+Spark partitions with the bulk API, in batches.
 """
 
 from __future__ import annotations
@@ -25,8 +25,11 @@ BATCH_DOCUMENTS = 2_000
 WRITERS = 2
 MONTH = "yyyy.MM"  # the monthly index suffix
 TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"
+# Lucene refuses a term over 32,766 bytes, and with it the whole document: a longer keyword (a SKU has no length
+# limit in the contract) is kept in the document but not indexed. 8,191 characters fit whatever their UTF-8 size.
+LONGEST_KEYWORD = 8_191
 SPARK_TO_SEARCH_TYPES = {
-    "string": {"type": "keyword"},
+    "string": {"type": "keyword", "ignore_above": LONGEST_KEYWORD},
     "date": {"type": "date", "format": "strict_date"},
     "timestamp": {"type": "date"},
     "bigint": {"type": "long"},
@@ -91,7 +94,12 @@ def index_template(index: SearchIndex, prefix: str) -> dict:
 
 
 def document_id(index: SearchIndex) -> Column:
-    return F.concat_ws("|", *[F.col(column).cast("string") for column in index.key])
+    """The SHA-256 (64 hex characters) of the row's key, each part written `<length>:<text>` (`-` when null): far
+    under OpenSearch's 512-byte id limit however long a SKU is, and never the same for two keys (the lengths keep
+    merchant `a|b` with SKU `c` apart from merchant `a` with SKU `b|c`, which a plain `|` join would not)."""
+    texts = [F.col(column).cast("string") for column in index.key]
+    parts = [F.coalesce(F.concat(F.length(text), F.lit(":"), text), F.lit("-")) for text in texts]
+    return F.sha2(F.concat_ws("|", *parts), 256)
 
 
 def monthly_index(index: SearchIndex, prefix: str) -> Column:

@@ -6,14 +6,18 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime
 
-from jobs import gold, pipeline, publish
+from delta.tables import DeltaTable
+from pyspark.sql import functions as F
+
+from jobs import gold, pipeline, publish, silver
 from jobs.analysts import product_search as product_search_cli
 from jobs.runtime.arguments import Slice
 from jobs.sinks import influx, search
 from jobs.sinks.influx import MEASUREMENTS
 from jobs.sinks.search import INDICES, product_search
 from jobs.sources import checked_source
-from jobs.storage.delta import read_table
+from jobs.storage.delta import ensure_tables, read_table
+from testkit.events import order
 from testkit.lakehouses import copy_of, land
 from testkit.published import first_difference, gold_documents, gold_points, influx_points, search_documents
 
@@ -60,7 +64,7 @@ def test_run_publishes_gold_then_only_what_a_late_event_changed(spark, small_lak
         table: {key for key in documents[table] if documents[table][key] != first_documents[table].get(key)}
         for table in INDICES
     }
-    assert changed_documents == {"gold.product_daily": set(), "gold.merchant_daily": {f"{merchant}|2026-11-22"}}
+    assert changed_documents == {"gold.product_daily": set(), "gold.merchant_daily": {(merchant, date(2026, 11, 22))}}
     assert 0 < second[-1].rows_out < reports[-1].rows_out  # only the recomputed slices were sent
     # Gold recomputed the late event's date, so exactly that date's documents were sent again.
     late_date = [read_table(spark, published, table).filter("date = DATE '2026-11-22'").count() for table in INDICES]
@@ -104,7 +108,7 @@ def test_run_publishes_gold_then_only_what_a_late_event_changed(spark, small_lak
     assert (lone["merchant_id"], f"{lone['hour_start']:%Y-%m-%dT%H:%M:%SZ}") not in final["gold.merchant_hourly"]
     assert final == gold_points(spark, published)
     documents = search_documents(searcher, published.opensearch_prefix)
-    assert f"{gone_merchant}|2026-11-23" not in documents["gold.merchant_daily"]
+    assert (gone_merchant, date(2026, 11, 23)) not in documents["gold.merchant_daily"]
     assert documents == gold_documents(spark, published)
 
 
@@ -123,9 +127,9 @@ def test_a_product_name_search_returns_that_merchants_products_only(
     merchant = sellers[0]
     alias = INDICES["gold.product_daily"].alias(published.opensearch_prefix)
     hits = searcher.search(index=alias, body=product_search(merchant, word.upper(), size=1000))["hits"]["hits"]
-    found = {hit["_id"] for hit in hits}
+    found = {(hit["_source"]["date"], hit["_source"]["sku"], hit["_source"]["currency"]) for hit in hits}
     expected = {
-        f"{row.merchant_id}|{row.date}|{row.currency}|{row.sku}"
+        (str(row.date), row.sku, row.currency)
         for row in products
         if row.merchant_id == merchant and word in row.name.lower().split()
     }
@@ -150,3 +154,72 @@ def test_a_product_name_search_returns_that_merchants_products_only(
     assert product_search_cli.main(["--merchant", "m000001", "mug"]) == 1
     [line] = capsys.readouterr().err.strip().splitlines()
     assert "no index never-published-product-daily yet" in line
+
+
+def test_keys_with_any_characters_the_contract_accepts_round_trip_through_both_sinks(spark, published):
+    """Tags with line protocol's special characters and quotes, keys that a `|` join would confuse, and a SKU and a
+    name far past OpenSearch's limits on ids and terms: every gold row reads back exactly, one point or document
+    each."""
+    merchants_and_skus = [
+        ("a b,c=d", "sku"),  # escaped in a tag
+        ("=, ", "sku"),
+        ("\u00e9\"'\u4e2d\U0001f600", "sku"),
+        ("m", "x|2026-11-24|EUR|y"),  # joined with `|`, the keys of these two rows read the same
+        ("m|2026-11-24|EUR|x", "y"),
+        ("m", "s" * 40_000),
+    ]
+    payloads = [
+        order(
+            event_id=f"o-{n}",
+            merchant_id=merchant,
+            occurred_at="2026-11-24T10:00:00Z",
+            items=[
+                {"sku": sku, "name": "n" * 40_000 if len(sku) > 100 else "Mug", "quantity": 1, "unit_price_minor": 5}
+            ],
+        )
+        for n, (merchant, sku) in enumerate(merchants_and_skus)
+    ]
+    ensure_tables(spark, published, ["bronze.events"])
+    land(spark, published, payloads, ingested_at=datetime(2026, 11, 24, 11, tzinfo=UTC))
+    silver.run(spark, published)
+    gold.run(spark, published)
+    publish.run(spark, published)
+
+    assert read_table(spark, published, "silver.events").count() == len(payloads)
+    points = influx_points(influx.client(published.influxdb_url), published.influxdb_database)
+    assert first_difference(points, gold_points(spark, published)) == ""
+    assert {merchant for merchant, *_ in points["gold.merchant_hourly"]} == {m for m, _ in merchants_and_skus}
+    searcher = search.client(published.opensearch_url)
+    documents = search_documents(searcher, published.opensearch_prefix)
+    assert first_difference(documents, gold_documents(spark, published)) == ""
+    assert len(documents["gold.product_daily"]) == len(payloads)
+
+    # The merchants whose ids need the most quoting lose their events: their points and documents are deleted.
+    gone = ["a b,c=d", "\u00e9\"'\u4e2d\U0001f600"]
+    DeltaTable.forPath(spark, published.table_path("silver.events")).delete(F.col("merchant_id").isin(gone))
+    gold.recompute(spark, published, [datetime(2026, 11, 24, 10, tzinfo=UTC)], "a fix")
+    assert publish.run(spark, published).details["influxdb deleted"] >= len(gone)
+    points = influx_points(influx.client(published.influxdb_url), published.influxdb_database)
+    assert first_difference(points, gold_points(spark, published)) == ""
+    assert not {merchant for merchant, *_ in points["gold.merchant_hourly"]} & set(gone)
+    documents = search_documents(searcher, published.opensearch_prefix)
+    assert first_difference(documents, gold_documents(spark, published)) == ""
+
+
+def test_a_metric_that_becomes_null_leaves_no_old_value_in_influxdb(spark, small_lakehouse, published, tmp_path):
+    published = copy_of(small_lakehouse, tmp_path, onto=replace(published, sinks=("influxdb",)))
+    publish.run(spark, published)
+    sales = DeltaTable.forPath(spark, published.table_path("gold.merchant_hourly_sales"))
+    row = sales.toDF().filter("avg_order_minor IS NOT NULL").orderBy("merchant_id", "currency", "hour_start").first()
+    key = (F.col("merchant_id") == row.merchant_id) & (F.col("currency") == row.currency)
+    sales.update(key & (F.col("hour_start") == F.lit(row.hour_start)), {"avg_order_minor": F.lit(None)})
+
+    assert publish.run(spark, published).rows_in == 1
+    points = influx_points(influx.client(published.influxdb_url), published.influxdb_database)
+    assert (
+        points["gold.merchant_hourly_sales"][(row.merchant_id, row.currency, f"{row.hour_start:%Y-%m-%dT%H:%M:%SZ}")][
+            "avg_order_minor"
+        ]
+        is None
+    )
+    assert first_difference(points, gold_points(spark, published)) == ""

@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ from jobs.sinks.search import INDICES
 from jobs.storage.delta import read_table
 from testkit.lakehouses import SMALL_CONFIG, copy_of
 from testkit.published import first_difference, gold_documents, gold_points, influx_points, search_documents
+
+LATE_DAY = date(2026, 11, 22)
 
 
 def test_a_server_stopped_mid_publish_leaves_the_rest_pending_and_the_next_publish_ends_exact(
@@ -153,7 +156,7 @@ def test_a_continuous_run_publishes_what_gold_recomputes_and_rides_out_a_sink_ou
 
         daily = read_table(spark, published, "gold.merchant_daily")
         merchant = daily.filter("date = DATE '2026-11-22'").first()["merchant_id"]
-        before = gold_documents(spark, published)["gold.merchant_daily"][f"{merchant}|2026-11-22"]["events"]
+        before = gold_documents(spark, published)["gold.merchant_daily"][(merchant, LATE_DAY)]["events"]
         late = {
             "event_id": "late-continuous",
             "event_type": "page_view",
@@ -165,7 +168,7 @@ def test_a_continuous_run_publishes_what_gold_recomputes_and_rides_out_a_sink_ou
 
         def late_event_published() -> bool:
             documents = search_documents(searcher, published.opensearch_prefix)["gold.merchant_daily"]
-            return documents[f"{merchant}|2026-11-22"]["events"] == before + 1 and search_equals_gold()
+            return documents[(merchant, LATE_DAY)]["events"] == before + 1 and search_equals_gold()
 
         eventually(late_event_published, "the late event's day reaches OpenSearch", log)
         eventually(influx_equals_gold, "the late event's hour and day reach InfluxDB", log)

@@ -39,8 +39,9 @@ def gold_points(spark, settings) -> dict[str, dict[tuple, dict]]:
     return result
 
 
-def search_documents(client, prefix: str) -> dict[str, dict[str, dict]]:
-    """Every document behind each table's alias, by id, as it reads back (dates and times as datetime)."""
+def search_documents(client, prefix: str) -> dict[str, dict[tuple, dict]]:
+    """Every document behind each table's alias, by its row's key (a tuple), as it reads back (dates and times as
+    datetime). Two rows sharing a document id would show as one document missing."""
     client.cluster.health(index=f"{prefix}-*", wait_for_status="yellow")  # new indices' shards
     client.indices.refresh(index=f"{prefix}-*")
     result = {}
@@ -49,7 +50,8 @@ def search_documents(client, prefix: str) -> dict[str, dict[str, dict]]:
             result[table] = {}
             continue
         hits = helpers.scan(client, index=index.alias(prefix), query={"query": {"match_all": {}}})
-        result[table] = {hit["_id"]: _read_times(hit["_source"]) for hit in hits}
+        documents = [_read_times(hit["_source"]) for hit in hits]
+        result[table] = {tuple(document[column] for column in index.key): document for document in documents}
     return result
 
 
@@ -71,8 +73,8 @@ def first_difference(actual: dict[str, dict], expected: dict[str, dict]) -> str:
     return ""
 
 
-def gold_documents(spark, settings) -> dict[str, dict[str, dict]]:
-    """The same shape, from the gold tables: id = key values joined by '|', all but binary and null columns."""
+def gold_documents(spark, settings) -> dict[str, dict[tuple, dict]]:
+    """The same shape, from the gold tables: all but binary and null columns, by key."""
     result = {}
     for table, index in INDICES.items():
         result[table] = {}
@@ -80,5 +82,5 @@ def gold_documents(spark, settings) -> dict[str, dict[str, dict]]:
             values = {k: v for k, v in row.asDict().items() if v is not None and not isinstance(v, (bytes, bytearray))}
             if "updated_at" in values:
                 values["updated_at"] = values["updated_at"].timestamp()
-            result[table]["|".join(str(row[k]) for k in index.key)] = values
+            result[table][tuple(row[column] for column in index.key)] = values
     return result

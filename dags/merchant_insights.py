@@ -3,9 +3,9 @@
 merchant_insights_hourly: one run per UTC hour, bronze -> silver -> quarantine gate -> gold -> publish (one task per
 sink) -> freshness check. The stages drain what is new since their checkpoint (Delta streams with an available-now
 trigger), so each record is processed once however runs are retried, delayed or caught up; records land in bronze
-stamped with the time they arrived, not with a run's hour. The run's hour keys what is asked of it: the quarantine
-gate checks the records ingested in the hour (a failure stops the line until cleared), and the freshness check that
-the hour's gold is complete and published to every sink. A failed check, or a run still going 55 minutes after its
+stamped with the time they arrived, not with a run's hour. The quarantine gate checks the records this run's silver
+took in (a failure stops the line until cleared); the run's hour keys the freshness check, that the hour's gold is
+complete and published to every sink. A failed check, or a run still going 55 minutes after its
 hour ended, raises the alert (`alert_stale_hour`).
 
 merchant_insights_backfill: rebuild silver and gold of a date range from bronze and republish, on demand:
@@ -111,8 +111,14 @@ with DAG(
     silver = lakehouse_job("silver", "silver")
     # A failed gate stops the line: later runs wait at their gate (depends_on_past) until it is cleared or marked
     # successful, so gold does not drain the suspect records in the next run.
+    # The records this run's silver took in: those of its batches since the run started (the interval's ingest
+    # hour would miss what landed after it and check again what an earlier run's gold already has).
     quarantine_gate = lakehouse_job(
-        "quarantine_gate", "hour_checks", ["quarantine", *INTERVAL_HOUR], retries=0, depends_on_past=True
+        "quarantine_gate",
+        "hour_checks",
+        ["quarantine", "--since", "{{ dag_run.start_date.isoformat() }}"],
+        retries=0,
+        depends_on_past=True,
     )
     gold = lakehouse_job("gold", "gold")
     publishes = [lakehouse_job(f"publish_{sink}", "publish", ["--sinks", sink]) for sink in SINKS]

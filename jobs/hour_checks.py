@@ -1,23 +1,27 @@
-"""`lakehouse check quarantine|freshness --date D --hour H`: the hourly DAG's gate and deadline for one UTC hour.
+"""`lakehouse check quarantine|freshness`: the hourly DAG's gate and deadline.
 
-- `quarantine`: of the bronze records ingested in the hour, the share silver quarantined is at most --max-share
-  (default 5%). Above it something upstream broke (a bad deploy, an unannounced schema change), and gold should not
-  be published from what is left: a failed gate exits 3, as the gates inside the jobs do.
-- `freshness`: the hour's gold is complete and published. Every silver event that occurred in the hour is counted
-  in gold.merchant_hourly, and no configured sink has an unpublished change of that hour (hourly tables) or of its
-  date (daily tables). A stale hour exits 1 with what is missing.
+- `quarantine --since T`: of the records silver took in through its batches started at or after T (the DAG passes
+  its run's start, so the gate sees exactly what this run's silver processed, whenever it landed), the share
+  quarantined is at most --max-share (default 5%); read from ops.batch_health. `quarantine --date D --hour H`
+  checks the bronze records ingested in that hour instead. Above the share something upstream broke (a bad deploy,
+  an unannounced schema change), and gold should not be published from what is left: a failed gate exits 3, as the
+  gates inside the jobs do.
+- `freshness --date D --hour H`: the hour's gold is complete and published. Every silver event that occurred in
+  the hour is counted in gold.merchant_hourly, and no configured sink has an unpublished change of that hour (hourly
+  tables) or of its date (daily tables). A stale hour exits 1 with what is missing.
 Spark-submit: `spark-submit jobs/hour_checks.py freshness --date D --hour H`.
 """
 
 from __future__ import annotations
 
 import sys
+from datetime import date, datetime
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from jobs import publish, silver
-from jobs.runtime.arguments import JobArgumentParser, Slice, parse_date, parse_hour
+from jobs.runtime.arguments import JobArgumentParser, Slice, parse_date, parse_hour, parse_moment, slice_from
 from jobs.runtime.commands import command_parser
 from jobs.runtime.exits import QualityGateFailed, run_entry
 from jobs.runtime.session import spark_session
@@ -25,7 +29,7 @@ from jobs.runtime.settings import Settings, UsageError, settings_from
 from jobs.sinks import SINKS
 from jobs.storage.delta import ensure_tables, read_change_feed, read_table, single_row, table_version
 from jobs.storage.publish_progress import last_published
-from jobs.storage.tables import BRONZE_EVENTS, MERCHANT_HOURLY, QUARANTINE, SILVER_EVENTS
+from jobs.storage.tables import BATCH_HEALTH, BRONZE_EVENTS, MERCHANT_HOURLY, QUARANTINE, SILVER_EVENTS
 
 CHECKS = ("quarantine", "freshness")
 
@@ -41,14 +45,21 @@ def quarantine_share(spark: SparkSession, settings: Settings, hour: Slice) -> tu
     return quarantined, landed
 
 
-def check_quarantine(spark: SparkSession, settings: Settings, hour: Slice, max_share: float) -> str:
-    quarantined, landed = quarantine_share(spark, settings, hour)
-    share = quarantined / landed if landed else 0.0
-    summary = (
-        f"{quarantined:,} of {landed:,} records ingested in {hour} quarantined ({share:.2%}, at most {max_share:.2%})"
-    )
+def silver_batches_share(spark: SparkSession, settings: Settings, since: datetime) -> tuple[int, int]:
+    """(records quarantined, records taken in) by silver's batches started at or after `since`."""
+    started = (F.col("date") >= F.lit(since.date())) & (F.col("started_at") >= F.lit(since))
+    batches = read_table(spark, settings, BATCH_HEALTH.name).filter((F.col("stage") == "silver") & started)
+    quarantined = F.aggregate(F.map_values("quarantined"), F.lit(0).cast("bigint"), lambda total, n: total + n)
+    row = single_row(batches.agg(F.sum(quarantined), F.sum("rows_in")))
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def check_quarantine(quarantined: int, total: int, what: str, day: date, max_share: float) -> str:
+    """Pass with a summary, or fail the gate (QualityGateFailed), on `quarantined` of `total` records."""
+    share = quarantined / total if total else 0.0
+    summary = f"{quarantined:,} of {total:,} {what} quarantined ({share:.2%}, at most {max_share:.2%})"
     if share > max_share:
-        raise QualityGateFailed(f"quarantine gate failed: {summary}; see `lakehouse quality --date {hour.day}`")
+        raise QualityGateFailed(f"quarantine gate failed: {summary}; see `lakehouse quality --date {day}`")
     return summary
 
 
@@ -95,8 +106,11 @@ def check_freshness(spark: SparkSession, settings: Settings, hour: Slice) -> str
 def build_parser() -> JobArgumentParser:
     parser = command_parser("check", __doc__)
     parser.add_argument("check", choices=CHECKS, help="quarantine (the gate) or freshness (the deadline)")
-    parser.add_argument("--date", type=parse_date, required=True, help="UTC date of the hour (YYYY-MM-DD)")
-    parser.add_argument("--hour", type=parse_hour, required=True, help="UTC hour, 0-23")
+    parser.add_argument("--date", type=parse_date, help="UTC date of the hour (YYYY-MM-DD)")
+    parser.add_argument("--hour", type=parse_hour, help="UTC hour, 0-23")
+    parser.add_argument(
+        "--since", type=parse_moment, help="quarantine: check silver's batches started at or after this time instead"
+    )
     parser.add_argument(
         "--max-share", type=float, default=0.05, help="quarantine: the largest share quarantined that passes"
     )
@@ -110,15 +124,28 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from(args)
         if not 0 <= args.max_share <= 1:
             raise UsageError(f"--max-share must be between 0 and 1, got {args.max_share}")
-        hour = Slice(args.date, args.hour)
+        hour = slice_from(args)
+        if args.since is not None:
+            if args.check != "quarantine":
+                raise UsageError("--since is for the quarantine check")
+            if hour is not None:
+                raise UsageError("give --since or --date and --hour, not both")
+        elif hour is None or hour.hour is None:
+            alternative = " (or --since)" if args.check == "quarantine" else ""
+            raise UsageError(f"{args.check} needs --date and --hour{alternative}")
+        tables = [BRONZE_EVENTS.name, SILVER_EVENTS.name, QUARANTINE.name, MERCHANT_HOURLY.name, BATCH_HEALTH.name]
         with spark_session(settings, f"check {args.check}") as spark:
-            ensure_tables(
-                spark, settings, [BRONZE_EVENTS.name, SILVER_EVENTS.name, QUARANTINE.name, MERCHANT_HOURLY.name]
-            )
-            if args.check == "quarantine":
-                print(f"check quarantine: ok: {check_quarantine(spark, settings, hour, args.max_share)}", flush=True)
+            ensure_tables(spark, settings, tables)
+            if hour is None:
+                counts = silver_batches_share(spark, settings, args.since)
+                what = f"records silver took in since {args.since:%Y-%m-%d %H:%M:%S} UTC"
+                summary = check_quarantine(*counts, what, args.since.date(), args.max_share)
+            elif args.check == "quarantine":
+                counts = quarantine_share(spark, settings, hour)
+                summary = check_quarantine(*counts, f"records ingested in {hour}", hour.day, args.max_share)
             else:
-                print(f"check freshness: ok: {check_freshness(spark, settings, hour)}", flush=True)
+                summary = check_freshness(spark, settings, hour)
+            print(f"check {args.check}: ok: {summary}", flush=True)
 
     return run_entry(f"lakehouse check {args.check}", work)
 

@@ -44,6 +44,17 @@ def parse_date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def parse_moment(text: str) -> datetime:
+    """An ISO 8601 time with its offset (`2026-11-24T14:00:05+00:00`), as UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"not a time with an offset (2026-11-24T14:00:05+00:00): {text!r}")
+    return moment.astimezone(UTC)
+
+
 def parse_hour(text: str) -> int:
     if not text.isdigit() or not 0 <= int(text) <= 23:
         raise argparse.ArgumentTypeError(f"hour must be an integer from 0 to 23, got {text!r}")

@@ -51,6 +51,10 @@ def exit_status(args: list[str]) -> int:
         (["notebooks", "sales_forecast"], "unknown notebook 'sales_forecast'"),
         (["check", "staleness", "--date", "2026-11-24", "--hour", "3"], "invalid choice: 'staleness'"),
         (["check", "quarantine", "--date", "2026-11-24", "--hour", "3", "--max-share", "2"], "--max-share must be"),
+        (["check", "quarantine", "--since", "2026-11-24T14:00:00"], "not a time with an offset"),
+        (["check", "quarantine", "--date", "2026-11-24"], "quarantine needs --date and --hour (or --since)"),
+        (["check", "quarantine", "--since", "2026-11-24T14:00:00Z", "--date", "2026-11-24"], "not both"),
+        (["check", "freshness", "--since", "2026-11-24T14:00:00Z"], "--since is for the quarantine check"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(args, message, tmp_path, monkeypatch, capsys):

@@ -5,8 +5,8 @@ sink) -> freshness check. The stages drain what is new since their checkpoint (D
 trigger), so each record is processed once however runs are retried, delayed or caught up; records land in bronze
 stamped with the time they arrived, not with a run's hour. The quarantine gate checks the records this run's silver
 took in (a failure stops the line until cleared); the run's hour keys the freshness check, that the hour's gold is
-complete and published to every sink. A failed check, or a run still going 55 minutes after its
-hour ended, raises the alert (`alert_stale_hour`).
+complete and published to every sink. A failed check, or a run still going 55 minutes after its hour ended, raises
+the alert (`alert_stale_hour`).
 
 merchant_insights_backfill: rebuild silver and gold of a date range from bronze and republish, on demand:
 `airflow dags trigger merchant_insights_backfill --conf '{"from": "2026-11-20", "to": "2026-11-22"}'` (UTC dates,
@@ -109,10 +109,10 @@ with DAG(
 ) as dag:
     bronze = lakehouse_job("bronze", "bronze")
     silver = lakehouse_job("silver", "silver")
-    # A failed gate stops the line: later runs wait at their gate (depends_on_past) until it is cleared or marked
-    # successful, so gold does not drain the suspect records in the next run.
-    # The records this run's silver took in: those of its batches since the run started (the interval's ingest
-    # hour would miss what landed after it and check again what an earlier run's gold already has).
+    # The gate checks the records of silver's batches since the run started (the interval's ingest hour would miss
+    # what landed after it and check again what an earlier run's gold already has). A failed gate stops the line:
+    # later runs wait at their gate (depends_on_past) until it is cleared or marked successful, so gold does not
+    # drain the suspect records in the next run.
     quarantine_gate = lakehouse_job(
         "quarantine_gate",
         "hour_checks",

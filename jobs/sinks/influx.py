@@ -158,7 +158,7 @@ def write_points(url: str, database: str, points: Iterable[tuple[str, str | None
     influx = client(url)
     written = 0
     for batch in batches(points, BATCH_POINTS):
-        delete_points(url, database, [deletion for _, deletion in batch if deletion], max_wait_seconds)
+        delete_points(influx, url, database, [deletion for _, deletion in batch if deletion], max_wait_seconds)
         lines = [line for line, _ in batch]
         deliver(
             server(url),
@@ -169,9 +169,9 @@ def write_points(url: str, database: str, points: Iterable[tuple[str, str | None
     return written
 
 
-def delete_points(url: str, database: str, deletions: list[str], max_wait_seconds: float) -> None:
-    """Run DELETE statements, many to a request (InfluxQL takes statements separated by semicolons)."""
-    influx = client(url)
+def delete_points(influx: Any, url: str, database: str, deletions: list[str], max_wait_seconds: float) -> None:
+    """Run DELETE statements through the `influx` client of `url`, many to a request (InfluxQL takes statements
+    separated by semicolons)."""
     for batch in batches(deletions, DELETIONS_PER_REQUEST):
         query = "; ".join(batch)
         deliver(server(url), partial(influx.query, query, database=database, method="POST"), max_wait_seconds)
@@ -202,5 +202,6 @@ class InfluxSink:
     def delete(self, settings: Settings, table: str, gone: DataFrame) -> int:
         statements = gone.select(point_deletion(MEASUREMENTS[table]).alias("deletion"))
         deletions = [row.deletion for row in statements.collect()]  # a few per recompute
-        delete_points(settings.influxdb_url, settings.influxdb_database, deletions, settings.publish_max_wait_seconds)
+        url = settings.influxdb_url
+        delete_points(client(url), url, settings.influxdb_database, deletions, settings.publish_max_wait_seconds)
         return len(deletions)

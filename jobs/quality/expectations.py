@@ -79,7 +79,7 @@ def non_negative(name: str, columns: list[str]) -> Expect:
 
 def counts_and_amounts(table: str) -> list[str]:
     """The integer columns of a gold table that can never be negative."""
-    return [name for name in TABLES[table].names_of_type("bigint") if name not in SIGNED_OR_OPTIONAL]
+    return [name for name in TABLES[table].integer_names if name not in SIGNED_OR_OPTIONAL]
 
 
 def not_null(column: str) -> Expect:

@@ -1,5 +1,6 @@
 """How every sink talks to its server: records sent in lists of a fixed size, each call retried while the server is
-briefly away, and a failure that outlasts the retries reported as one line naming the server."""
+briefly away, and a failure that outlasts the retries reported as one line naming the server; and the integers
+every sink can hold."""
 
 from __future__ import annotations
 
@@ -7,9 +8,18 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
+from pyspark.sql import Column
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 Item = TypeVar("Item")
+
+
+def sink_integer(exact: Column) -> Column:
+    """An exact gold sum as the 64-bit integer InfluxDB and OpenSearch hold, or null beyond 64 bits (a sink would
+    refuse the whole batch): the sink then has no value for that field, and gold keeps the exact one."""
+    return exact.try_cast("bigint")
+
+
 Result = TypeVar("Result")
 
 

@@ -17,7 +17,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs.runtime.settings import Settings
-from jobs.sinks.delivery import Server, batches, deliver
+from jobs.sinks.delivery import Server, batches, deliver, sink_integer
 from jobs.storage.tables import (
     MERCHANT_DAILY,
     MERCHANT_HOURLY,
@@ -52,7 +52,7 @@ def measurement_of(spec: TableSpec) -> Measurement:
         name=spec.name.split(".")[1],
         tags=tuple(column for column in spec.key if column != spec.time),
         time=spec.time,
-        integer_fields=tuple(spec.names_of_type("bigint")),
+        integer_fields=tuple(spec.integer_names),
         float_fields=tuple(spec.names_of_type("double")),
     )
 
@@ -106,17 +106,20 @@ def with_line(measurement: Measurement) -> Callable[[DataFrame], DataFrame]:
 
     def transform(rows: DataFrame) -> DataFrame:
         tags = [F.concat(F.lit(f"{tag}="), escape_tag(F.col(tag))) for tag in sorted(measurement.tags)]
+        values = {name: sink_integer(F.col(name)) for name in measurement.integer_fields}
+        values |= {name: F.col(name) for name in measurement.float_fields}
         fields = {
-            name: F.concat(F.lit(f"{name}="), F.col(name).cast("string"), F.lit("i"))
-            for name in measurement.integer_fields
+            name: F.concat(
+                F.lit(f"{name}="), value.cast("string"), F.lit("i" if name in measurement.integer_fields else "")
+            )
+            for name, value in values.items()
         }
-        fields |= {name: F.concat(F.lit(f"{name}="), F.col(name).cast("string")) for name in measurement.float_fields}
         field_set = F.concat_ws(",", *[fields[name] for name in sorted(fields)])
         series = F.concat_ws(",", F.lit(measurement.name), *tags)
         line = F.concat_ws(" ", series, field_set, epoch_seconds(F.col(measurement.time)).cast("string"))
         any_null = F.lit(False)
-        for name in fields:
-            any_null = any_null | F.col(name).isNull()
+        for value in values.values():
+            any_null = any_null | value.isNull()
         return rows.select(line.alias("line"), F.when(any_null, point_deletion(measurement)).alias("deletion"))
 
     return transform

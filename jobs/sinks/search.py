@@ -18,8 +18,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs.runtime.settings import Settings
-from jobs.sinks.delivery import Server, batches, deliver
-from jobs.storage.tables import MERCHANT_DAILY, PRODUCT_DAILY, TableSpec
+from jobs.sinks.delivery import Server, batches, deliver, sink_integer
+from jobs.storage.tables import EXACT_SUM, MERCHANT_DAILY, PRODUCT_DAILY, TableSpec
 
 BATCH_DOCUMENTS = 2_000
 WRITERS = 2
@@ -33,6 +33,7 @@ SPARK_TO_SEARCH_TYPES = {
     "date": {"type": "date", "format": "strict_date"},
     "timestamp": {"type": "date"},
     "bigint": {"type": "long"},
+    EXACT_SUM: {"type": "long"},
     "int": {"type": "integer"},
     "double": {"type": "double"},
 }
@@ -111,7 +112,12 @@ def with_action(index: SearchIndex, prefix: str) -> Callable[[DataFrame], DataFr
 
     def transform(rows: DataFrame) -> DataFrame:
         # Microseconds, as gold holds them (Spark's default keeps milliseconds); the index keeps milliseconds.
-        document = F.to_json(F.struct(*index.document_fields), {"timestampFormat": TIMESTAMP_FORMAT})
+        kinds = dict(index.columns)
+        fields = [
+            sink_integer(F.col(name)).alias(name) if kinds[name] == EXACT_SUM else F.col(name)
+            for name in index.document_fields
+        ]
+        document = F.to_json(F.struct(*fields), {"timestampFormat": TIMESTAMP_FORMAT})
         return rows.select(
             monthly_index(index, prefix).alias("_index"),
             document_id(index).alias("_id"),

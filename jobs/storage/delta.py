@@ -11,10 +11,11 @@ from pathlib import Path
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from jobs.runtime.arguments import Trigger
-from jobs.runtime.settings import Settings
+from jobs.runtime.settings import Settings, UsageError
 from jobs.runtime.waiting import wait_until
 from jobs.storage.tables import TABLES, TableSpec
 
@@ -34,6 +35,7 @@ def ensure_tables(spark: SparkSession, settings: Settings, names: Iterable[str])
             f"CREATE TABLE IF NOT EXISTS delta.`{path}` ({spec.ddl}) USING delta PARTITIONED BY ({spec.partitioned_by})"
         )
         add_missing_columns(spark, path, spec)
+        convert_column_types(spark, path, spec)
         if spec.change_feed:
             enable_change_feed(spark, path)
 
@@ -45,6 +47,38 @@ def add_missing_columns(spark: SparkSession, path: str, spec: TableSpec) -> None
     missing = [f"`{name}` {kind}" for name, kind in spec.columns if name not in present]
     if missing:
         spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS ({', '.join(missing)})")
+
+
+def convert_column_types(spark: SparkSession, path: str, spec: TableSpec) -> None:
+    """Give a gold table the column types of its spec (bigint sums became EXACT_SUM) by rewriting it in one commit.
+    Gold is derived from silver and republished from its change feed, so a rewrite changes no value; any other
+    table with a column of another type stops the job with what to do."""
+    current = {field.name: field.dataType.simpleString() for field in read_table_at(spark, path).schema.fields}
+    changed = [(name, kind) for name, kind in spec.columns if _spelling(current.get(name, kind)) != _spelling(kind)]
+    if not changed:
+        return
+    described = ", ".join(f"{name} {current[name]} -> {kind}" for name, kind in changed)
+    if spec.layer != "gold":
+        raise UsageError(f"{spec.name} at {path} has columns of other types than its contract: {described}")
+    print(f"{spec.name}: converting {described}", flush=True)
+    columns = [
+        F.col(name).cast(kind).alias(name) if name in dict(changed) else F.col(name) for name, kind in spec.columns
+    ]
+    extra = [F.col(name) for name in current if name not in spec.names]
+    (
+        read_table_at(spark, path)
+        .select(*columns, *extra)
+        .write.format("delta")
+        .mode("overwrite")
+        .option("overwriteSchema", "true")
+        .partitionBy(spec.partitioned_by)
+        .save(path)
+    )
+
+
+def _spelling(kind: str) -> str:
+    """A Spark SQL type as DataType.simpleString() writes it: no spaces."""
+    return re.sub(r"\s", "", kind)
 
 
 def enable_change_feed(spark: SparkSession, path: str) -> None:

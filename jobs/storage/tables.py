@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Sums of money and units: exact to 10^38, which the contract's bounds (amounts under 10^15, quantities under 10^9)
+# keep out of reach of any volume of events; 64-bit sums of 10^15 amounts overflow after 9,224 orders.
+EXACT_SUM = "decimal(38,0)"
 ITEMS = "array<struct<sku: string, name: string, quantity: bigint, unit_price_minor: bigint>>"
 ACTIVITY = """events bigint, page_views bigint, add_to_carts bigint, checkouts bigint, orders bigint,
     refunds bigint, sessions bigint, sessions_sketch binary, customers bigint, customers_sketch binary,
@@ -16,11 +19,11 @@ ACTIVITY = """events bigint, page_views bigint, add_to_carts bigint, checkouts b
 
 
 def parse_columns(ddl: str) -> tuple[tuple[str, str], ...]:
-    """`a string, b array<struct<x: int, y: int>>` -> (("a", "string"), ("b", "array<...>")): split on the commas
-    outside angle brackets."""
+    """`a string, b array<struct<x: int, y: int>>, c decimal(38,0)` -> (("a", "string"), ("b", "array<...>"),
+    ("c", "decimal(38,0)")): split on the commas outside angle brackets and parentheses."""
     columns, depth, start = [], 0, 0
     for position, character in enumerate(ddl + ","):
-        depth += {"<": 1, ">": -1}.get(character, 0)
+        depth += {"<": 1, ">": -1, "(": 1, ")": -1}.get(character, 0)
         if character == "," and depth == 0:
             name, _, kind = ddl[start:position].strip().partition(" ")
             columns.append((name, kind.strip()))
@@ -56,6 +59,11 @@ class TableSpec:
     def names_of_type(self, kind: str) -> list[str]:
         return [name for name, column_type in self.columns if column_type == kind]
 
+    @property
+    def integer_names(self) -> list[str]:
+        """The integer columns: counts (bigint) and exact sums (EXACT_SUM)."""
+        return [name for name, column_type in self.columns if column_type in ("bigint", EXACT_SUM)]
+
 
 def _spec(name: str, ddl: str, partitioned_by: str, key: tuple[str, ...] = (), change_feed: bool = False) -> TableSpec:
     return TableSpec(name, parse_columns(ddl), partitioned_by, key, change_feed)
@@ -90,18 +98,18 @@ MERCHANT_HOURLY = _spec(
 )
 MERCHANT_HOURLY_SALES = _spec(
     "gold.merchant_hourly_sales",
-    """merchant_id string, hour_start timestamp, date date, currency string, orders bigint, gross_minor bigint,
-    refunds bigint, refunded_minor bigint, net_minor bigint, items_sold bigint, avg_order_minor bigint,
-    discount_minor bigint, tax_minor bigint""",
+    f"""merchant_id string, hour_start timestamp, date date, currency string, orders bigint, gross_minor {EXACT_SUM},
+    refunds bigint, refunded_minor {EXACT_SUM}, net_minor {EXACT_SUM}, items_sold {EXACT_SUM},
+    avg_order_minor bigint, discount_minor {EXACT_SUM}, tax_minor {EXACT_SUM}""",
     "date",
     key=("merchant_id", "hour_start", "currency"),
     change_feed=True,
 )
 MERCHANT_HOURLY_CHANNEL_SALES = _spec(
     "gold.merchant_hourly_channel_sales",
-    """merchant_id string, hour_start timestamp, date date, channel string, currency string, orders bigint,
-    gross_minor bigint, discount_minor bigint, tax_minor bigint, refunds bigint, refunded_minor bigint,
-    net_minor bigint""",
+    f"""merchant_id string, hour_start timestamp, date date, channel string, currency string, orders bigint,
+    gross_minor {EXACT_SUM}, discount_minor {EXACT_SUM}, tax_minor {EXACT_SUM}, refunds bigint,
+    refunded_minor {EXACT_SUM}, net_minor {EXACT_SUM}""",
     "date",
     key=("merchant_id", "hour_start", "channel", "currency"),
     change_feed=True,
@@ -115,7 +123,8 @@ MERCHANT_DAILY = _spec(
 )
 PRODUCT_DAILY = _spec(
     "gold.product_daily",
-    "merchant_id string, date date, sku string, currency string, name string, units bigint, revenue_minor bigint",
+    f"""merchant_id string, date date, sku string, currency string, name string, units {EXACT_SUM},
+    revenue_minor {EXACT_SUM}""",
     "date",
     key=("merchant_id", "date", "currency", "sku"),
     change_feed=True,

@@ -39,8 +39,7 @@ class EventContract:
     integer_bounds: dict[str, tuple[int, int]]  # smallest allowed value and exclusive maximum of integer fields
     item_required: tuple[str, ...]
     item_types: dict[str, tuple[str, ...]]
-    item_quantity_exclusive_minimum: int
-    item_unit_price_minimum: int
+    item_integer_bounds: dict[str, tuple[int, int]]  # smallest allowed value and exclusive maximum, per item field
 
 
 def _types(spec: dict) -> tuple[str, ...]:
@@ -50,6 +49,14 @@ def _types(spec: dict) -> tuple[str, ...]:
 
 def _smallest(spec: dict) -> int:
     return spec["minimum"] if "minimum" in spec else spec["exclusiveMinimum"] + 1
+
+
+def _integer_bounds(properties: dict) -> dict[str, tuple[int, int]]:
+    return {
+        name: (_smallest(spec), spec["exclusiveMaximum"])
+        for name, spec in properties.items()
+        if "exclusiveMaximum" in spec
+    }
 
 
 def _forbidden_fields(rule: dict) -> tuple[str, ...]:
@@ -77,15 +84,10 @@ def contract_from_schema(schema: dict) -> EventContract:
         order_fields=tuple(orders_rule["then"]["required"]),
         order_detail_event_type=details_rule["if"]["properties"]["event_type"]["not"]["const"],
         order_detail_fields=_forbidden_fields(details_rule["then"]),
-        integer_bounds={
-            name: (_smallest(spec), spec["exclusiveMaximum"])
-            for name, spec in props.items()
-            if "exclusiveMaximum" in spec
-        },
+        integer_bounds=_integer_bounds(props),
         item_required=tuple(item_spec["required"]),
         item_types={name: _types(spec) for name, spec in item_spec["properties"].items()},
-        item_quantity_exclusive_minimum=item_spec["properties"]["quantity"]["exclusiveMinimum"],
-        item_unit_price_minimum=item_spec["properties"]["unit_price_minor"]["minimum"],
+        item_integer_bounds=_integer_bounds(item_spec["properties"]),
     )
 
 

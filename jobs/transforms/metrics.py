@@ -7,6 +7,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from jobs.storage.tables import (
+    EXACT_SUM,
     MERCHANT_DAILY,
     MERCHANT_HOURLY,
     MERCHANT_HOURLY_CHANNEL_SALES,
@@ -43,8 +44,13 @@ def _count_of(event_type: str) -> Column:
     return F.count_if(F.col("event_type") == event_type).cast("bigint")
 
 
+def exact_sum(value: Column) -> Column:
+    """The sum of an integer column in EXACT_SUM arithmetic."""
+    return F.sum(value.cast(EXACT_SUM)).cast(EXACT_SUM)
+
+
 def _sum_when(condition: Column, value: Column) -> Column:
-    return F.coalesce(F.sum(F.when(condition, value)), F.lit(0)).cast("bigint")
+    return F.coalesce(exact_sum(F.when(condition, value)), F.lit(0).cast(EXACT_SUM))
 
 
 def order_free_estimate(sketch: str) -> Column:
@@ -116,7 +122,9 @@ def _hourly_sales(events: DataFrame, *keys: Column) -> DataFrame:
     `net_minor`. An absent discount or tax counts as its schema default, 0."""
     is_order = F.col("event_type") == "order_placed"
     is_refund = F.col("event_type") == "order_refunded"
-    units_in_order = F.aggregate("items", F.lit(0).cast("bigint"), lambda total, item: total + item["quantity"])
+    units_in_order = F.aggregate(
+        "items", F.lit(0).cast(EXACT_SUM), lambda total, item: (total + item["quantity"]).cast(EXACT_SUM)
+    )
     return (
         events.filter(is_order | is_refund)
         .groupBy("merchant_id", F.col("event_hour").alias("hour_start"), *keys, "currency")
@@ -132,7 +140,7 @@ def _hourly_sales(events: DataFrame, *keys: Column) -> DataFrame:
         .withColumns(
             {
                 "date": F.to_date("hour_start"),
-                "net_minor": F.col("gross_minor") - F.col("refunded_minor"),
+                "net_minor": (F.col("gross_minor") - F.col("refunded_minor")).cast(EXACT_SUM),
             }
         )
     )
@@ -173,8 +181,8 @@ def product_daily(events: DataFrame) -> DataFrame:
         .groupBy("merchant_id", F.col("event_date").alias("date"), F.col("item.sku").alias("sku"), "currency")
         .agg(
             F.max_by("item.name", latest_first).alias("name"),
-            F.sum("item.quantity").cast("bigint").alias("units"),
-            F.sum(F.col("item.quantity") * F.col("item.unit_price_minor")).cast("bigint").alias("revenue_minor"),
+            exact_sum(F.col("item.quantity")).alias("units"),
+            exact_sum(F.col("item.quantity").cast(EXACT_SUM) * F.col("item.unit_price_minor")).alias("revenue_minor"),
         )
         .select(*PRODUCT_DAILY.names)
     )

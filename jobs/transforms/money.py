@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
@@ -18,8 +20,9 @@ def minor_unit_exponent(currency: Column) -> Column:
     return F.coalesce(exponents[currency], F.lit(2))
 
 
-def major_units(minor: int, currency: str) -> str:
-    """`123456, "EUR"` -> `1,234.56 EUR`: exact, whatever the size."""
+def major_units(minor: int | Decimal, currency: str) -> str:
+    """`123456, "EUR"` -> `1,234.56 EUR`: exact, whatever the size (gold's exact sums arrive as whole Decimals)."""
+    minor = int(minor)
     exponent = MINOR_UNIT_EXPONENTS.get(currency, 2)
     whole, fraction = divmod(abs(minor), 10**exponent)
     sign = "-" if minor < 0 else ""

@@ -135,15 +135,11 @@ def _items_have_bad_value(contract: EventContract) -> Column:
         lacks_key = F.lit(False)
         for name in contract.item_required:
             lacks_key = lacks_key | json_type(_raw(item, name)).isNull()
-        quantity = F.try_variant_get(item, "$.quantity", "bigint")
-        unit_price = F.try_variant_get(item, "$.unit_price_minor", "bigint")
-        return (
-            lacks_key
-            | quantity.isNull()
-            | (quantity <= contract.item_quantity_exclusive_minimum)
-            | unit_price.isNull()
-            | (unit_price < contract.item_unit_price_minimum)
-        )
+        out_of_range = F.lit(False)
+        for name, (smallest, exclusive_maximum) in contract.item_integer_bounds.items():
+            value = F.try_variant_get(item, f"$.{name}", "bigint")
+            out_of_range = out_of_range | value.isNull() | (value < smallest) | (value >= exclusive_maximum)
+        return lacks_key | out_of_range
 
     return F.coalesce(F.exists(_item_variants(), item_is_bad), F.lit(False))
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from pyspark.sql import functions as F
-from pyspark.sql.types import DoubleType, LongType
+from pyspark.sql.types import DecimalType, DoubleType, LongType
 
 from jobs import gold, silver
 from jobs.analysts import notebooks, sql, trino_register
@@ -53,9 +53,10 @@ def one_row(connection, query: str, params=()) -> dict:
 
 
 def totals_in_spark(spark, settings, table: str) -> dict:
-    """Row count, distinct merchants, and the sum of every integer and double column, as Spark reads the table."""
+    """Row count, distinct merchants, and the sum of every integer, decimal and double column, as Spark reads the
+    table."""
     frame = read_table(spark, settings, table)
-    measures = [f.name for f in frame.schema.fields if isinstance(f.dataType, LongType | DoubleType)]
+    measures = [f.name for f in frame.schema.fields if isinstance(f.dataType, LongType | DecimalType | DoubleType)]
     aggregates = [F.count(F.lit(1)).alias("rows"), F.countDistinct("merchant_id").alias("merchants")]
     aggregates += [F.sum(name).alias(name) for name in measures]
     return frame.agg(*aggregates).first().asDict()

@@ -1,4 +1,5 @@
-"""Table creation survives a crash in the middle of it; a table made before new columns gets them added."""
+"""Table creation survives a crash in the middle of it; a table made before new columns gets them added, and a gold
+table of 64-bit sums is converted to exact ones."""
 
 from __future__ import annotations
 
@@ -7,16 +8,20 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from delta.tables import DeltaTable
 
+from jobs.runtime.settings import UsageError
 from jobs.storage.delta import (
     UNFINISHED_CREATION_SECONDS,
     ensure_tables,
+    read_change_feed,
     read_table,
     remove_unfinished_creation,
     table_version,
 )
 from jobs.storage.tables import TABLES
+from jobs.transforms.changes import latest_changes
 
 
 def test_a_creation_cut_short_by_a_crash_is_redone(spark, settings):
@@ -93,3 +98,35 @@ def test_a_table_made_before_schema_version_2_gets_its_columns_and_keeps_its_row
     operations = [row["operation"] for row in DeltaTable.forPath(spark, path).history().orderBy("version").collect()]
     assert operations == ["CREATE TABLE", "WRITE", "ADD COLUMNS"], operations
     assert table_version(spark, settings, "silver.events") == version
+
+
+def test_a_gold_table_of_64_bit_sums_is_converted_to_exact_sums_with_its_values(spark, settings):
+    """What a warehouse of the days before exact sums looks like: gold.product_daily with bigint units and revenue."""
+    path = settings.table_path("gold.product_daily")
+    old_columns = TABLES["gold.product_daily"].ddl.replace("decimal(38,0)", "bigint")
+    spark.sql(f"CREATE TABLE delta.`{path}` ({old_columns}) USING delta PARTITIONED BY (date)")
+    spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES (delta.enableChangeDataFeed = true)")
+    spark.sql(f"INSERT INTO delta.`{path}` VALUES ('m-1', DATE '2026-11-24', 's-1', 'EUR', 'Mug', 3, {2**63 - 1})")
+    before = table_version(spark, settings, "gold.product_daily")
+
+    ensure_tables(spark, settings, ["gold.product_daily"])
+    converted = table_version(spark, settings, "gold.product_daily")
+    ensure_tables(spark, settings, ["gold.product_daily"])  # already converted: no new commit
+
+    gold = read_table(spark, settings, "gold.product_daily")
+    assert gold.schema == spark.createDataFrame([], TABLES["gold.product_daily"].ddl).schema
+    [row] = gold.collect()
+    assert (row["units"], row["revenue_minor"]) == (3, 2**63 - 1)
+    assert table_version(spark, settings, "gold.product_daily") == converted == before + 1
+    # Publishing reads the conversion as the row deleted and written again, and writes it: its value is unchanged.
+    changes = read_change_feed(spark, settings, "gold.product_daily", before + 1, converted)
+    [latest] = latest_changes(changes, TABLES["gold.product_daily"].key).collect()
+    assert (latest["_change_type"], latest["revenue_minor"]) == ("insert", 2**63 - 1)
+
+
+def test_a_silver_table_with_a_column_of_another_type_stops_with_what_differs(spark, settings):
+    path = settings.table_path("silver.quarantine")
+    old_columns = TABLES["silver.quarantine"].ddl.replace("`reason` string", "`reason` int")
+    spark.sql(f"CREATE TABLE delta.`{path}` ({old_columns}) USING delta PARTITIONED BY (ingest_date)")
+    with pytest.raises(UsageError, match=r"silver.quarantine at .* reason int -> string"):
+        ensure_tables(spark, settings, ["silver.quarantine"])

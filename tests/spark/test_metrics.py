@@ -229,3 +229,29 @@ def test_product_name_of_an_order_listing_a_sku_twice_does_not_depend_on_item_or
         for items in (lines, lines[::-1])
     }
     assert names == {"Zebra"}, "the name that sorts last, in either item order"
+
+
+def test_sums_at_the_contracts_bounds_stay_exact_far_past_64_bits(spark):
+    """Ten thousand orders at the largest amount, each with one item at the largest quantity and price: 64-bit sums
+    overflow after 9,224 such orders (and ANSI mode would fail the job); these stay exact."""
+    amount, quantity, price = 10**15 - 1, 10**9 - 1, 10**15 - 1
+    orders = 10_000
+    item = {"sku": "a", "name": "x", "quantity": quantity, "unit_price_minor": price}
+    payloads = [
+        order(event_id=f"o-{n}", occurred_at=at(9), amount_minor=amount, items=[item, item]) for n in range(orders)
+    ]
+    payloads.append(
+        order(event_id="r-1", event_type="order_refunded", items=..., occurred_at=at(9), amount_minor=amount)
+    )
+    events = silver(spark, payloads)
+    assert events.count() == orders + 1, "every order at the bounds is accepted"
+
+    [sales] = merchant_hourly_sales(events).collect()
+    assert sales["gross_minor"] == orders * amount > 2**63
+    assert sales["net_minor"] == (orders - 1) * amount
+    assert sales["items_sold"] == orders * 2 * quantity
+    assert sales["avg_order_minor"] == amount
+    [channel] = merchant_hourly_channel_sales(events).collect()
+    assert channel["gross_minor"] == orders * amount
+    [product] = product_daily(events).collect()
+    assert (product["units"], product["revenue_minor"]) == (orders * 2 * quantity, orders * 2 * quantity * price)

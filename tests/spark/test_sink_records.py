@@ -7,6 +7,7 @@ import hashlib
 import json
 import random
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from influxdb.line_protocol import make_lines
 
@@ -23,19 +24,19 @@ def test_line_protocol_built_in_spark_is_what_the_client_library_writes(spark):
         "date": date(2026, 11, 24),
         "currency": "EUR",
         "orders": 2,
-        "gross_minor": 2001,
-        "discount_minor": 0,
-        "tax_minor": 333,
+        "gross_minor": Decimal(2001),
+        "discount_minor": Decimal(0),
+        "tax_minor": Decimal(333),
         "refunds": 1,
-        "refunded_minor": 400,
-        "net_minor": 1601,
-        "items_sold": 4,
+        "refunded_minor": Decimal(400),
+        "net_minor": Decimal(1601),
+        "items_sold": Decimal(4),
         "avg_order_minor": None,
     }
     measurement = MEASUREMENTS["gold.merchant_hourly_sales"]
     frame = spark.createDataFrame([row], TABLES["gold.merchant_hourly_sales"].ddl)
     [line] = [r.line for r in frame.transform(with_line(measurement)).collect()]
-    fields = {name: row[name] for name in measurement.integer_fields if row[name] is not None}
+    fields = {name: int(row[name]) for name in measurement.integer_fields if row[name] is not None}
     point = {"measurement": measurement.name, "tags": {"merchant_id": row["merchant_id"], "currency": "EUR"}}
     seconds = int(datetime(2026, 11, 24, 13, tzinfo=UTC).timestamp())
     expected = make_lines({"points": [{**point, "fields": fields, "time": seconds}]}, precision="s").strip()
@@ -75,6 +76,31 @@ def test_tags_escaped_in_spark_equal_the_client_librarys_for_any_merchant_id_the
     assert lines == expected
 
 
+def test_a_sum_beyond_64_bits_is_left_out_of_the_point_and_the_document_and_the_old_point_deleted(spark):
+    largest = 2**63 - 1
+    row = {
+        "merchant_id": "m-1",
+        "date": date(2026, 11, 24),
+        "sku": "s",
+        "currency": "EUR",
+        "name": "n",
+        "units": Decimal(largest),
+        "revenue_minor": Decimal(largest + 1),
+    }
+    frame = spark.createDataFrame([row], TABLES["gold.product_daily"].ddl)
+    [action] = frame.transform(with_action(INDICES["gold.product_daily"], "t")).collect()
+    document = json.loads(action["_source"])
+    assert document["units"] == largest and "revenue_minor" not in document
+
+    hour = datetime(2026, 11, 24, 13)
+    sales = {"merchant_id": "m-1", "hour_start": hour, "date": hour.date(), "currency": "EUR", "orders": 1}
+    sales |= {"gross_minor": Decimal(-(2**63)), "net_minor": Decimal(-(2**63) - 1)}
+    frame = spark.createDataFrame([sales], TABLES["gold.merchant_hourly_sales"].ddl)
+    [point] = frame.transform(with_line(MEASUREMENTS["gold.merchant_hourly_sales"])).collect()
+    assert f"gross_minor={-(2**63)}i" in point["line"] and "net_minor" not in point["line"]
+    assert point["deletion"].startswith('DELETE FROM "merchant_hourly_sales" WHERE ')
+
+
 def test_search_documents_built_in_spark_have_key_ids_monthly_indices_and_explicit_mappings(spark):
     row = {
         "merchant_id": "m-1",
@@ -82,7 +108,7 @@ def test_search_documents_built_in_spark_have_key_ids_monthly_indices_and_explic
         "sku": "sku|7",
         "currency": "EUR",
         "name": "Blue Mug",
-        "units": 3,
+        "units": Decimal(3),
         "revenue_minor": None,
     }
     frame = spark.createDataFrame([row], TABLES["gold.product_daily"].ddl)
@@ -119,7 +145,7 @@ def test_document_ids_are_short_and_differ_for_keys_a_plain_join_would_confuse(s
         ("m", "s" * 40_000),  # past OpenSearch's 512-byte id limit if the id held the key
     ]
     rows = [
-        {"merchant_id": merchant, "date": day, "sku": sku, "currency": "EUR", "name": "n", "units": 1}
+        {"merchant_id": merchant, "date": day, "sku": sku, "currency": "EUR", "name": "n", "units": Decimal(1)}
         for merchant, sku in keys
     ]
     frame = spark.createDataFrame(rows, TABLES["gold.product_daily"].ddl)

@@ -53,6 +53,10 @@ REJECTED = [
     ("bad_value:items", order(items=[{"sku": "a", "name": "x", "quantity": 0, "unit_price_minor": 1}])),
     ("bad_value:items", order(items=[{"sku": "a", "name": "x", "quantity": 1, "unit_price_minor": -1}])),
     ("bad_value:items", order(items=[{"sku": "a", "name": "x", "quantity": 1}])),
+    # quantities under 10^9 and prices under 10^15 keep an item's revenue, and any sum of them, exact (EXACT_SUM)
+    ("bad_value:items", order(items=[{"sku": "a", "name": "x", "quantity": 10**9, "unit_price_minor": 1}])),
+    ("bad_value:items", order(items=[{"sku": "a", "name": "x", "quantity": 1, "unit_price_minor": 10**15}])),
+    ("bad_value:items", order(items=[{"sku": "a", "name": "x", "quantity": 2**63, "unit_price_minor": 1}])),
     ("bad_value:items", event(items=[{"sku": "a", "name": "x", "quantity": 1, "unit_price_minor": 1}])),
     ("too_far_in_future", event(occurred_at="2026-11-24T16:00:00.001Z")),
     # schema version 2

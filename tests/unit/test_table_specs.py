@@ -11,10 +11,11 @@ from jobs.transforms.validation import DERIVED_COLUMNS, FIELD_TYPES
 
 
 def test_columns_are_split_on_the_commas_outside_angle_brackets():
-    assert parse_columns(f"a string, items {ITEMS}, m map<string, bigint>") == (
+    assert parse_columns(f"a string, items {ITEMS}, m map<string, bigint>, s decimal(38,0)") == (
         ("a", "string"),
         ("items", ITEMS),
         ("m", "map<string, bigint>"),
+        ("s", "decimal(38,0)"),
     )
 
 
@@ -35,10 +36,11 @@ def test_silver_stores_every_event_field_and_the_columns_it_derives():
 
 def test_a_new_integer_column_reaches_the_gate_and_the_time_series_without_another_edit():
     sales = MERCHANT_HOURLY_SALES
-    assert set(counts_and_amounts(sales.name)) == set(sales.names_of_type("bigint")) - {"net_minor", "avg_order_minor"}
+    assert set(counts_and_amounts(sales.name)) == set(sales.integer_names) - {"net_minor", "avg_order_minor"}
     measurement = MEASUREMENTS[sales.name]
     assert measurement.tags == ("merchant_id", "currency") and measurement.time == "hour_start"
-    assert set(measurement.integer_fields) == set(sales.names_of_type("bigint"))
+    assert set(measurement.integer_fields) == set(sales.integer_names)
+    assert {"orders", "gross_minor"} <= set(sales.integer_names)
     [unique] = [e for e in expectations(sales.name) if e.name.endswith("unique")]
     assert unique.arguments == {"column_list": list(sales.key)}
 

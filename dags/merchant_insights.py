@@ -25,6 +25,8 @@ read when this file is parsed (it imports nothing heavy, so parsing stays fast):
 - LAKEHOUSE_DAGS_START_DATE (default 2026-11-25): the first hour the hourly DAG runs for; catchup runs every hour
   since, so on a new deployment set it to the deployment day.
 - LAKEHOUSE_ALERTS_FILE: where a stale hour is also written, one JSON line per alert (besides the task log).
+- the pool `lakehouse_writes` with two slots (`airflow pools set lakehouse_writes 2 "lakehouse writers"`; `lakehouse
+  airflow` creates it): an hourly run's writing tasks take one slot each, the backfill both.
 """
 
 from __future__ import annotations
@@ -43,6 +45,12 @@ JOBS_DIR = os.environ.get("LAKEHOUSE_JOBS_DIR", str(Path(__file__).resolve().par
 SPARK_CONN_ID = os.environ.get("LAKEHOUSE_SPARK_CONN_ID", "spark_lakehouse")
 START_DATE = datetime.fromisoformat(os.environ.get("LAKEHOUSE_DAGS_START_DATE", "2026-11-25")).replace(tzinfo=UTC)
 SINKS = [name for name in os.environ.get("LAKEHOUSE_SINKS", "").split(",") if name]
+# The tasks that write the lakehouse share a pool of two slots: an hourly task takes one (its two publishes run side
+# by side), the backfill both, so a backfill and an hourly stage never commit to the same tables at once (the loser
+# of a conflicting Delta commit would fail). The checks only read, and run in the default pool.
+WRITES_POOL = "lakehouse_writes"
+WRITES_POOL_SLOTS = 2
+READS_POOL = "default_pool"
 
 DEFAULT_ARGS = {
     "owner": "merchant-insights",
@@ -60,6 +68,7 @@ log = logging.getLogger(__name__)
 
 def lakehouse_job(task_id: str, job: str, args: list[str] | None = None, **task_options) -> SparkSubmitOperator:
     """A task that runs `spark-submit <jobs dir>/<job>.py <args>` with the lakehouse settings of this deployment."""
+    task_options.setdefault("pool", WRITES_POOL)
     return SparkSubmitOperator(
         task_id=task_id,
         application=f"{JOBS_DIR}/{job}.py",
@@ -118,6 +127,7 @@ with DAG(
         "hour_checks",
         ["quarantine", "--since", "{{ dag_run.start_date.isoformat() }}"],
         retries=0,
+        pool=READS_POOL,
         depends_on_past=True,
     )
     gold = lakehouse_job("gold", "gold")
@@ -126,6 +136,7 @@ with DAG(
         "freshness",
         "hour_checks",
         ["freshness", *INTERVAL_HOUR],
+        pool=READS_POOL,
         # Runs when the publishes have failed too: a stale hour must be reported, not skipped. No retries: nothing
         # else runs in this run, and the next run cannot start before this one ends.
         trigger_rule="all_done",
@@ -159,4 +170,5 @@ with DAG(
         "backfill",
         "backfill",
         ["--from", "{{ params['from'] }}", "--to", "{{ params['to'] }}", "--stages", "{{ params.stages }}"],
+        pool_slots=WRITES_POOL_SLOTS,
     )

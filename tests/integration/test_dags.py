@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from jobs.devtools.airflow import AIRFLOW, airflow_env
+from jobs.devtools.airflow import AIRFLOW, WRITES_POOL, WRITES_POOL_SLOTS, airflow_env
 from jobs.runtime.settings import REPO_ROOT
 
 AIRFLOW_PYTHON = AIRFLOW.parent / "python"
@@ -58,6 +58,28 @@ def test_the_dags_load_without_errors_quickly_and_as_designed(tmp_path):
     assert (tasks["gold"]["retries"], tasks["quarantine_gate"]["depends_on_past"]) == (3, True)
     assert (hourly["timeout_minutes"], hourly["alerts"]) == (55, True), "a run still going at the deadline alerts"
     assert backfill["params"] == ["from", "stages", "to"] and set(backfill["tasks"]) == {"backfill"}
+    # The writers share the pool: the backfill takes all of it, so it never writes while an hourly stage does.
+    slots = {name: (task["pool"], task["pool_slots"]) for name, task in tasks.items()}
+    writers = HOURLY_TASKS - {"quarantine_gate", "freshness"}
+    assert {name: slots[name] for name in writers} == dict.fromkeys(writers, (WRITES_POOL, 1))
+    assert {slots["quarantine_gate"][0], slots["freshness"][0]} == {"default_pool"}
+    assert (backfill["tasks"]["backfill"]["pool"], backfill["tasks"]["backfill"]["pool_slots"]) == (
+        WRITES_POOL,
+        WRITES_POOL_SLOTS,
+    )
+
+
+def test_lakehouse_airflow_makes_the_writers_pool_with_room_for_the_backfill_only(tmp_path):
+    listed = subprocess.run(
+        [str(REPO_ROOT / ".venv" / "bin" / "lakehouse"), "airflow", "pools", "get", WRITES_POOL, "-o", "json"],
+        env={**os.environ, "LAKEHOUSE_AIRFLOW_HOME": str(tmp_path / "airflow")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert listed.returncode == 0, listed.stderr[-3000:]
+    [pool] = json.loads(listed.stdout[listed.stdout.index("[") :])
+    assert (pool["pool"], int(pool["slots"])) == (WRITES_POOL, WRITES_POOL_SLOTS)
 
 
 CALL_ALERT = """

@@ -13,6 +13,8 @@ def task_facts(task) -> dict:
         "retries": task.retries,
         "alerts": task.on_failure_callback is not None,
         "depends_on_past": task.depends_on_past,
+        "pool": task.pool,
+        "pool_slots": task.pool_slots,
     }
 
 

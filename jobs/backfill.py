@@ -22,6 +22,7 @@ from collections import defaultdict
 from datetime import date, datetime
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from jobs import gold, publish, silver
 from jobs.runtime.arguments import JobArgumentParser, Slice, days, parse_date
@@ -45,6 +46,8 @@ from jobs.transforms.contract import registry_of
 from jobs.transforms.validation import quarantined_records
 
 STAGES = ("silver", "gold", "publish")
+# When an accepted copy (alias s) replaces the copy silver holds (alias t) from another ingest day: it came first.
+REPLACES = "s.ingested_at < t.ingested_at"
 MAX_DAYS = 366
 
 
@@ -71,7 +74,7 @@ def event_hours(events: DataFrame) -> set[datetime]:
 def rebuild_silver_day(spark: SparkSession, settings: Settings, day: date, report: StageReport) -> set[datetime]:
     """Replace silver's events first accepted on `day` and its quarantine of `day` with what bronze's records of
     that day give today; returns the event hours gold must recompute for it: those of the events now first accepted
-    that day, and those of events this removed or changed."""
+    that day, and those of events this removed or changed, copies from other days that it replaced included."""
     hours: set[datetime] = set()
 
     def replace_day(
@@ -79,6 +82,15 @@ def rebuild_silver_day(spark: SparkSession, settings: Settings, day: date, repor
     ) -> int:
         replace_where(settings, QUARANTINE.name, quarantined_records(validated), is_in("ingest_date", [day]))
         version = table_version(spark, settings, SILVER_EVENTS.name)
+        # A copy accepted today that arrived before the one silver holds from another day replaces it: the hour
+        # of the replaced copy loses the event.
+        replaced_elsewhere = (
+            read_table(spark, settings, SILVER_EVENTS.name)
+            .alias("t")
+            .filter(f"NOT ({ingested_on(day)})")
+            .join(accepted.alias("s"), F.expr(f"t.event_id = s.event_id AND {REPLACES}"), "left_semi")
+        )
+        hours.update(event_hours(replaced_elsewhere))
         written = replace_in_scope(
             spark,
             settings,
@@ -86,7 +98,7 @@ def rebuild_silver_day(spark: SparkSession, settings: Settings, day: date, repor
             accepted,
             match="t.event_id = s.event_id",
             scope=ingested_on(day),
-            replaces="s.ingested_at < t.ingested_at",
+            replaces=REPLACES,
         )
         before = read_table_version(spark, settings, SILVER_EVENTS.name, version).alias("t").filter(ingested_on(day))
         hours.update(event_hours(before.exceptAll(after_day(spark, settings, day))))

@@ -145,3 +145,34 @@ def test_backfill_equals_the_incremental_runs_and_a_changed_definition_changes_o
             for row in rows_after
         )
         assert rates(rows_after) != rates(rows_before), table
+
+
+def test_a_backfill_that_makes_an_earlier_copy_win_takes_the_event_out_of_the_later_copys_hour(
+    spark, settings, tmp_path
+):
+    """Copy A of an event, sent on the 21st, was quarantined by buggy rules; copy B, sent on the 22nd with another
+    time, was accepted. Backfilling the 21st with fixed rules makes A (the first to arrive) the one silver keeps,
+    and gold must drop the event from B's hour, which is on a date outside the range."""
+    ensure_tables(spark, settings, ["bronze.events"])
+    version_1_only = tmp_path / "schemas-v1"
+    version_1_only.mkdir()
+    shutil.copy(SCHEMA_DIR / "v1.json", version_1_only / "v1.json")
+    buggy = replace(settings, schemas=str(version_1_only))
+    copy_a = event(event_id="e-swap", merchant_id="m-swap", occurred_at="2026-11-21T09:10:00Z", schema_version=2)
+    copy_b = event(event_id="e-swap", merchant_id="m-swap", occurred_at="2026-11-22T09:20:00Z")
+    land(spark, settings, [copy_a], datetime(2026, 11, 21, 10, 0, tzinfo=UTC))
+    incremental_run(spark, buggy)
+    land(spark, settings, [copy_b], datetime(2026, 11, 22, 10, 0, tzinfo=UTC))
+    incremental_run(spark, buggy)
+
+    def hours() -> list[tuple[datetime, int]]:
+        rows = read_table(spark, settings, MERCHANT_HOURLY.name).filter("merchant_id = 'm-swap'").collect()
+        return sorted((row["hour_start"], row["events"]) for row in rows)
+
+    assert hours() == [(datetime(2026, 11, 22, 9, 0), 1)]
+
+    backfill.backfill(spark, settings, FIRST, FIRST, ["silver", "gold"])
+
+    [kept] = read_table(spark, settings, "silver.events").filter("event_id = 'e-swap'").collect()
+    assert kept["schema_version"] == 2
+    assert hours() == [(datetime(2026, 11, 21, 9, 0), 1)]

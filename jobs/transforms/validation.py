@@ -39,7 +39,7 @@ def has_json_type(type_name: Column, allowed: tuple[str, ...]) -> Column:
     """True when a schema_of_variant name is one of the JSON Schema types in `allowed`."""
     checks = {
         "string": type_name == "STRING",
-        "integer": (type_name == "BIGINT") | (type_name.startswith("DECIMAL(") & type_name.endswith(",0)")),
+        "integer": (type_name == "BIGINT") | F.coalesce(_decimal_precision_of_integers(type_name) >= 19, F.lit(False)),
         "null": type_name == "VOID",
         "array": type_name.startswith("ARRAY"),
         "object": type_name.startswith("OBJECT"),
@@ -49,6 +49,56 @@ def has_json_type(type_name: Column, allowed: tuple[str, ...]) -> Column:
     for kind in allowed:
         result = result | checks[kind]
     return result
+
+
+def _decimal_precision_of_integers(type_name: Column) -> Column:
+    """The precision of a DECIMAL(p,0) type name, else null. Spark keeps an integer literal past 64 bits as
+    DECIMAL(19+,0), but also strips a fraction of zeros: `1.0` is DECIMAL(1,0), so a precision under 19 was written
+    with a fraction, which the contract does not call an integer."""
+    return F.regexp_extract(type_name, r"^DECIMAL\((\d+),0\)$", 1).try_cast("int")
+
+
+# The deepest nesting of arrays and objects a record may have. Spark's JSON-to-VARIANT builder recurses once per
+# level, and a record a thousand levels deep overflowed a task's stack: that killed the job, not just the record.
+MAX_NESTING = 64
+SHAPE = "_shape"
+# Surrogate halves as \uXXXX escapes, in text whose escaped backslashes are gone: a high one not followed by a low
+# one, or a low one not preceded by a high one.
+LONE_SURROGATE_ESCAPE = (
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def text_shape(json_text: Column) -> Column:
+    """What the JSON parser cannot be asked: `one_value`, whether the text ends where its first value does (Spark's
+    parser stops after it and ignores the rest: `{...} x`, `{...},`, `{...}{...}` all parse), and `nesting`, its
+    deepest level of arrays and objects. With escapes and then strings blanked (they may hold brackets), only
+    whitespace may follow the last bracket, and the brackets go back to depth 0 once, at their end. Each regular
+    expression repeats a single character or token, never a group: Java's engine recurses on each repetition of a
+    group, so a long string would overflow the stack."""
+    blanked = F.regexp_replace(F.regexp_replace(json_text, r"\\[\s\S]", ""), r'"[^"]*+"', '""')
+    brackets = F.split(F.regexp_replace(blanked, r"[^\[\]{}]", ""), "")
+
+    def step(state: Column, bracket: Column) -> Column:
+        opens, closes = bracket.isin("{", "["), bracket.isin("}", "]")
+        depth = state["depth"] + F.when(opens, 1).when(closes, -1).otherwise(0)
+        return F.struct(
+            depth.alias("depth"),
+            F.greatest(state["deepest"], depth).alias("deepest"),
+            (state["back_to_0"] + F.when(closes & (depth == 0), 1).otherwise(0)).alias("back_to_0"),
+        )
+
+    walk = F.aggregate(
+        brackets, F.struct(F.lit(0).alias("depth"), F.lit(0).alias("deepest"), F.lit(0).alias("back_to_0")), step
+    )
+    one_value = blanked.rlike(r"[\]}][ \t\r\n]*+\z") & (walk["back_to_0"] == 1) & (walk["depth"] == 0)
+    return F.struct(one_value.alias("one_value"), walk["deepest"].alias("nesting"))
+
+
+def has_lone_surrogate_escape(json_text: Column) -> Column:
+    """A lone surrogate escape has no UTF-8 form: Spark would read it as '?' and change the value."""
+    return F.regexp_replace(json_text, r"\\\\", "").rlike(LONE_SURROGATE_ESCAPE)
 
 
 def is_object_text(json_text: Column) -> Column:
@@ -77,7 +127,10 @@ def all_fields(contracts: Mapping[int, EventContract]) -> dict[str, tuple[int, .
 
 def with_parsed_payload(contracts: Mapping[int, EventContract]) -> Callable[[DataFrame], DataFrame]:
     def transform(records: DataFrame) -> DataFrame:
-        parsed = records.withColumn(PARSED, F.try_parse_json("payload"))
+        shaped = records.withColumn(SHAPE, text_shape(F.col("payload")))
+        parsed = shaped.withColumn(
+            PARSED, F.when(F.col(f"{SHAPE}.nesting") <= MAX_NESTING, F.try_parse_json("payload"))
+        )
         return parsed.withColumns(
             {_type_col(field): json_type(_raw(F.col(PARSED), field)) for field in all_fields(contracts)}
         )
@@ -151,7 +204,11 @@ def envelope_rules(versions: tuple[int, ...]) -> list[tuple[str, Column]]:
         (
             "malformed_json",
             # JSON text is UTF-8: bytes that are not would otherwise be parsed with replacement characters.
-            F.col(PARSED).isNull() | ~F.is_valid_utf8("payload") | ~is_object_text(F.col("payload")),
+            F.col(PARSED).isNull()
+            | ~F.is_valid_utf8("payload")
+            | ~is_object_text(F.col("payload"))
+            | ~F.col(f"{SHAPE}.one_value")
+            | has_lone_surrogate_escape(F.col("payload")),
         ),
         ("missing_field:schema_version", is_missing(version_type)),
         ("bad_type:schema_version", ~has_json_type(version_type, ("integer",))),

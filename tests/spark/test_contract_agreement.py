@@ -14,7 +14,8 @@ from jobs.storage.tables import SILVER_EVENTS
 from jobs.transforms.contract import contract_from_schema, event_contract, load_schema, supported_versions
 from jobs.transforms.validation import accepted_events, validate_events
 from testkit.events import bronze_records, event, order
-from testkit.registry import SchemaRegistry
+from testkit.fuzz import parse_strictly
+from testkit.registry import SchemaRegistry, field_of_reason, fields_of_errors
 from testkit.rejections import REJECTED
 
 
@@ -26,30 +27,12 @@ def validator() -> SchemaRegistry:
 def fields_of_schema_errors(validator: SchemaRegistry, payload: str) -> set[str | None] | None:
     """None when the schema accepts the payload, else the top-level fields its errors are about (None = the whole)."""
     try:
-        instance = json.loads(payload)
+        instance = parse_strictly(payload.encode())
     except ValueError:
         return {None}
-    fields: set[str | None] = set()
-    for error in validator.iter_errors(instance):
-        if error.path:  # nested, e.g. ['items', 0, 'quantity']
-            fields.add(str(error.path[0]))
-        elif error.validator == "required":
-            fields.update(name for name in error.validator_value if instance.get(name) is None)
-        elif error.validator == "not":
-            alternatives = error.validator_value.get("anyOf", [error.validator_value])
-            fields.update(name for alternative in alternatives for name in alternative.get("required", []))
-        else:
-            fields.add(None)
-    return fields or None
-
-
-def field_of_reason(reason: str) -> str | None:
-    special = {
-        "malformed_json": None,
-        "unknown_event_type": "event_type",
-        "unsupported_schema_version": "schema_version",
-    }
-    return special[reason] if reason in special else reason.split(":", 1)[1]
+    if not isinstance(instance, dict):
+        return {None}
+    return fields_of_errors(validator, instance)
 
 
 def corpus() -> list[str]:
@@ -104,7 +87,7 @@ def test_every_valid_version_1_event_is_read_the_same_under_version_2(spark, val
     v1_events = []
     for payload in corpus():
         try:
-            instance = json.loads(payload)
+            instance = parse_strictly(payload.encode())
         except ValueError:
             continue
         is_v1 = isinstance(instance, dict) and instance.get("schema_version") == 1 and not new_fields & set(instance)

@@ -7,17 +7,25 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from jobs.transforms.validation import accepted_events, quarantined_records, validate_events
+from jobs.transforms.validation import MAX_NESTING, accepted_events, quarantined_records, validate_events
 from testkit.events import bronze_records, event, order
 from testkit.rejections import REJECTED
 
 
 def test_every_rejection_gets_its_reason(spark):
     payloads = [payload for _, payload in REJECTED]
-    validated = validate_events(bronze_records(spark, payloads)).collect()
+    # Only the reasons: a rejected year 0001 has no Python datetime.
+    validated = validate_events(bronze_records(spark, payloads)).select("source_position", "reason").collect()
     by_line = {int(row["source_position"].rsplit(":", 1)[1]): row["reason"] for row in validated}
     got = [by_line[line] for line in range(1, len(REJECTED) + 1)]
     assert got == [reason for reason, _ in REJECTED]
+
+
+def nested_lists(levels: int) -> list:
+    nested: list = []
+    for _ in range(levels - 1):
+        nested = [nested]
+    return nested
 
 
 def test_valid_events_are_accepted(spark):
@@ -28,6 +36,9 @@ def test_valid_events_are_accepted(spark):
         order(event_type="order_refunded", items=...),
         order(items=...),
         event(occurred_at="2026-11-24T16:00:00Z"),  # exactly one hour after ingestion is still allowed
+        event(occurred_at="1970-01-01T00:00:00+18:00"),  # the earliest time the contract takes
+        event(event_id="e-\U0001f600"),  # json.dumps writes it as a surrogate pair of escapes
+        event(x=nested_lists(MAX_NESTING - 1)),  # with the event's own object, as deep as the contract takes
         event(occurred_at="2026-11-24t13:05:00.123456789+05:30"),
         event(event_type="checkout_started", currency="USD"),
     ]

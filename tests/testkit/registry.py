@@ -25,3 +25,30 @@ class SchemaRegistry:
 
     def is_valid(self, instance: object) -> bool:
         return next(iter(self.iter_errors(instance)), None) is None
+
+
+def fields_of_errors(validator: SchemaRegistry, instance: object) -> set[str | None] | None:
+    """None when the schema accepts the instance, else the top-level fields its errors are about (None = the
+    whole)."""
+    fields: set[str | None] = set()
+    for error in validator.iter_errors(instance):
+        if error.path:  # nested, e.g. ['items', 0, 'quantity']
+            fields.add(str(error.path[0]))
+        elif error.validator == "required":
+            fields.update(name for name in error.validator_value if instance.get(name) is None)  # type: ignore[union-attr]
+        elif error.validator == "not":
+            alternatives = error.validator_value.get("anyOf", [error.validator_value])
+            fields.update(name for alternative in alternatives for name in alternative.get("required", []))
+        else:
+            fields.add(None)
+    return fields or None
+
+
+def field_of_reason(reason: str) -> str | None:
+    """The top-level field a rejection reason is about (None: the whole record)."""
+    special = {
+        "malformed_json": None,
+        "unknown_event_type": "event_type",
+        "unsupported_schema_version": "schema_version",
+    }
+    return special[reason] if reason in special else reason.split(":", 1)[1]

@@ -14,7 +14,7 @@ import threading
 from dataclasses import replace
 
 from pyspark.errors import AnalysisException
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.runtime.arguments import Slice, slice_from
@@ -37,7 +37,7 @@ def publish_changes(spark: SparkSession, settings: Settings, sink: Sink, table: 
     last = last_published(spark, settings, sink.name, table)
     if last is not None and last >= current:
         return None
-    rows, gone, latest = read_table(spark, settings, table), None, None
+    rows, gone, latest, sweep = read_table(spark, settings, table), None, None, False
     if last is not None:
         try:
             key, columns = sink.targets[table].key, rows.columns
@@ -48,20 +48,33 @@ def publish_changes(spark: SparkSession, settings: Settings, sink: Sink, table: 
             gone = latest.filter(~F.col("_change_type").isin(*WRITTEN_CHANGES)).select(*columns)
         except AnalysisException as error:
             # The feed no longer covers those versions (vacuumed, or written before the feed was on): publish the
-            # whole table, which rewrites every record.
+            # whole table, which rewrites every record, then delete the records of rows gold no longer has.
             reason = str(error).splitlines()[0]
             print(
-                f"publish: {sink.name}: {table}: no change feed after version {last} ({reason}); all rows", flush=True
+                f"publish: {sink.name}: {table}: no change feed after version {last} ({reason}); all rows, then a"
+                " sweep of the records gold no longer has",
+                flush=True,
             )
             rows, gone = read_table(spark, settings, table), None
+            sweep = True
     try:
         written = sink.write(settings, table, rows)
+        if sweep:
+            gone = records_without_rows(sink.held_keys(spark, settings, table), rows, sink.targets[table].key)
         deleted = 0 if gone is None else sink.delete(settings, table, gone)
     finally:
         if latest is not None:
             latest.unpersist()
     record_progress(spark, settings, sink.name, table, current, written, deleted)
     return written, deleted
+
+
+def records_without_rows(held: DataFrame, rows: DataFrame, key: tuple[str, ...]) -> DataFrame:
+    """The keys of `held` that no row of `rows` has (null keys equal, as the sinks write them)."""
+    matches = F.lit(True)
+    for column in key:
+        matches = matches & held[column].eqNullSafe(rows[column])
+    return held.join(rows.select(*key), matches, "left_anti")
 
 
 def slice_predicate(time_column: str, published_slice: Slice) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 
 from jobs.runtime.settings import Settings
 from jobs.sinks.influx import InfluxSink
@@ -45,6 +45,9 @@ class Sink(Protocol):
 
     def delete(self, settings: Settings, table: str, gone: DataFrame) -> int:
         """Delete the records of the keys in `gone` (rows gold no longer has); returns how many."""
+
+    def held_keys(self, spark: SparkSession, settings: Settings, table: str) -> DataFrame:
+        """The key of every record the sink holds for `table`, typed as the table's key columns."""
 
 
 SINKS: dict[str, Sink] = {sink.name: sink for sink in (InfluxSink(), SearchSink())}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.runtime.settings import Settings
@@ -132,8 +132,11 @@ def client(url: str, timeout: float = 30.0) -> Any:
     from influxdb import InfluxDBClient
 
     parts = urlsplit(url)
-    # retries=1: one attempt per call; `deliver` decides when to try again.
-    return InfluxDBClient(host=parts.hostname, port=parts.port, timeout=timeout, retries=1)
+    # retries=1: one attempt per call; `deliver` decides when to try again. JSON answers: the client asks for
+    # msgpack by default, which it cannot read from a chunked query.
+    return InfluxDBClient(
+        host=parts.hostname, port=parts.port, timeout=timeout, retries=1, headers={"Accept": "application/json"}
+    )
 
 
 def _transient(error: BaseException) -> bool:
@@ -201,6 +204,32 @@ class InfluxSink:
         return points.rdd.mapPartitions(
             lambda part: [write_points(url, database, ((row.line, row.deletion) for row in part), wait)]
         ).sum()
+
+    def held_keys(self, spark: SparkSession, settings: Settings, table: str) -> DataFrame:
+        """The key of every point the measurement holds (a full read, through the driver: only a publish without
+        a change feed needs it). A tag a point does not have reads as null, as the row's null value was written."""
+        measurement = MEASUREMENTS[table]
+        influx = client(settings.influxdb_url)
+        query = f'SELECT * FROM "{measurement.name}" GROUP BY *'
+
+        def keys() -> list[tuple]:
+            chunks = influx.query(query, database=settings.influxdb_database, epoch="s", chunked=True)
+            return [
+                (*[(tags or {}).get(tag) for tag in measurement.tags], point["time"])
+                for chunk in chunks
+                for (_, tags), points in chunk.items()
+                for point in points
+            ]
+
+        schema = ", ".join([*(f"`{tag}` string" for tag in measurement.tags), "_seconds bigint"])
+        held = spark.createDataFrame(
+            deliver(server(settings.influxdb_url), keys, settings.publish_max_wait_seconds), schema
+        )
+        moment = F.timestamp_seconds("_seconds")
+        return held.select(
+            *measurement.tags,
+            (moment if measurement.time == "hour_start" else moment.cast("date")).alias(measurement.time),
+        )
 
     def delete(self, settings: Settings, table: str, gone: DataFrame) -> int:
         statements = gone.select(point_deletion(MEASUREMENTS[table]).alias("deletion"))

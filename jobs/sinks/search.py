@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from jobs.runtime.settings import Settings
@@ -221,6 +221,28 @@ class SearchSink:
         url, wait = settings.opensearch_url, settings.publish_max_wait_seconds
         actions = rows.transform(with_action(INDICES[table], settings.opensearch_prefix)).repartition(WRITERS)
         return actions.rdd.mapPartitions(lambda part: [bulk(url, (row.asDict() for row in part), wait)]).sum()
+
+    def held_keys(self, spark: SparkSession, settings: Settings, table: str) -> DataFrame:
+        """The key of every document behind the table's alias (a full scroll, through the driver: only a publish
+        without a change feed needs it)."""
+        from opensearchpy import helpers
+
+        index = INDICES[table]
+        search, alias = client(settings.opensearch_url), index.alias(settings.opensearch_prefix)
+        kinds = dict(index.columns)
+        schema = ", ".join(f"`{column}` string" for column in index.key)
+
+        def keys() -> list[tuple]:
+            if not search.indices.exists_alias(name=alias):  # nothing published yet
+                return []
+            search.indices.refresh(index=alias)
+            hits = helpers.scan(search, index=alias, query={"_source": list(index.key)})
+            return [tuple(hit["_source"].get(column) for column in index.key) for hit in hits]
+
+        held = spark.createDataFrame(
+            deliver(server(settings.opensearch_url), keys, settings.publish_max_wait_seconds), schema
+        )
+        return held.select(*[F.col(column).cast(kinds[column]).alias(column) for column in index.key])
 
     def delete(self, settings: Settings, table: str, gone: DataFrame) -> int:
         url, wait = settings.opensearch_url, settings.publish_max_wait_seconds

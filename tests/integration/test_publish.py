@@ -223,3 +223,27 @@ def test_a_metric_that_becomes_null_leaves_no_old_value_in_influxdb(spark, small
         is None
     )
     assert first_difference(points, gold_points(spark, published)) == ""
+
+
+def test_a_publish_without_a_change_feed_rewrites_every_record_and_deletes_what_gold_no_longer_has(
+    spark, small_lakehouse, published, tmp_path
+):
+    published = copy_of(small_lakehouse, tmp_path, onto=published)
+    publish.run(spark, published)
+    tables = sorted(set(MEASUREMENTS) | set(INDICES))
+    gone = read_table(spark, published, "gold.product_daily").orderBy("merchant_id").first()["merchant_id"]
+    # One merchant's rows leave gold while its change feed is off: the feed cannot tell the next publish of them.
+    for table in tables:
+        path = published.table_path(table)
+        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES (delta.enableChangeDataFeed = false)")
+        DeltaTable.forPath(spark, path).delete(F.col("merchant_id") == gone)
+        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES (delta.enableChangeDataFeed = true)")
+
+    report = publish.run(spark, published)
+
+    assert report.details["influxdb deleted"] > 0 and report.details["opensearch deleted"] > 0
+    points = influx_points(influx.client(published.influxdb_url), published.influxdb_database)
+    documents = search_documents(search.client(published.opensearch_url), published.opensearch_prefix)
+    assert not any(gone in key for records in (*points.values(), *documents.values()) for key in records)
+    assert first_difference(points, gold_points(spark, published)) == ""
+    assert first_difference(documents, gold_documents(spark, published)) == ""

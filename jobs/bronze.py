@@ -20,7 +20,7 @@ from jobs.runtime.session import spark_session
 from jobs.runtime.settings import Settings, settings_from
 from jobs.sources import KinesisSource, Source, checked_source, read_source
 from jobs.storage.batch_health import await_recording_bronze, record_bronze_progress
-from jobs.storage.delta import ensure_tables, rows_written_since, table_version
+from jobs.storage.delta import ensure_tables, remove_unfinished_first_offsets, rows_written_since, table_version
 from jobs.storage.tables import BATCH_HEALTH, BRONZE_EVENTS
 
 TABLE = BRONZE_EVENTS.name
@@ -35,6 +35,7 @@ def start(spark: SparkSession, settings: Settings, source: Source, trigger: Trig
     """Start landing the source in bronze.events. Delta's streaming sink writes each micro-batch at most once
     (it records the batch id in the table's log), so with the checkpoint every record lands exactly once."""
     ensure_tables(spark, settings, [TABLE, BATCH_HEALTH.name])
+    remove_unfinished_first_offsets(settings.checkpoint_path("bronze"))
     writer = (
         read_source(spark, source)
         .transform(with_ingest_columns)

@@ -105,6 +105,21 @@ def remove_unfinished_creation(table_path: str) -> None:
     shutil.rmtree(log, ignore_errors=True)  # another process may have removed it first
 
 
+def remove_unfinished_first_offsets(checkpoint: str) -> None:
+    """Remove what a process killed while writing a stream's first offsets leaves on a local disk: hidden temporary
+    files (`.0.<uuid>.tmp` and its `.crc`) in an `offsets` folder that holds no batch. Spark 4 refuses to start a
+    query whose first batch finds that folder not empty (STATE_STORE_CHECKPOINT_LOCATION_NOT_EMPTY), so the stream
+    would never start again. A batch's offsets are written under a temporary name and renamed when complete: the
+    temporary files are never read."""
+    offsets = Path(checkpoint, "offsets")
+    if "://" in checkpoint or not offsets.is_dir():
+        return
+    entries = list(offsets.iterdir())
+    if entries and all(entry.name.startswith(".") for entry in entries):
+        for entry in entries:
+            entry.unlink(missing_ok=True)
+
+
 def has_commit(log: Path) -> bool:
     return any(COMMIT_FILE.fullmatch(entry.name) for entry in log.iterdir())
 
@@ -215,6 +230,7 @@ def follow_new_rows(
     The checkpoint <checkpoints>/<query> remembers how far the query got; with an available-now trigger it stops when
     caught up. Commits that change or delete rows (a backfill's) are skipped: whoever rewrote rows also recomputed
     what depends on them, and a Delta stream would otherwise stop at them."""
+    remove_unfinished_first_offsets(settings.checkpoint_path(query))
     writer = (
         spark.readStream.format("delta")
         .option("skipChangeCommits", "true")

@@ -73,12 +73,12 @@ LONE_SURROGATE_ESCAPE = (
 def text_shape(json_text: Column) -> Column:
     """What the JSON parser cannot be asked: `one_value`, whether the text ends where its first value does (Spark's
     parser stops after it and ignores the rest: `{...} x`, `{...},`, `{...}{...}` all parse), and `nesting`, its
-    deepest level of arrays and objects. With escapes and then strings blanked (they may hold brackets), only
-    whitespace may follow the last bracket, and the brackets go back to depth 0 once, at their end. Each regular
-    expression repeats a single character or token, never a group: Java's engine recurses on each repetition of a
-    group, so a long string would overflow the stack."""
-    blanked = F.regexp_replace(F.regexp_replace(json_text, r"\\[\s\S]", ""), r'"[^"]*+"', '""')
-    brackets = F.split(F.regexp_replace(blanked, r"[^\[\]{}]", ""), "")
+    deepest level of arrays and objects. The text must end with a bracket (and whitespace), and its brackets, outside
+    strings and escapes, go back to depth 0 once, at their end. Each regular expression repeats a single character
+    or token, never a group: Java's engine recurses on each repetition of a group, so a long string would overflow
+    the stack. Most records have no escape at all, and skip that pass."""
+    unescaped = F.when(_has_escape(json_text), F.regexp_replace(json_text, r"\\[\s\S]", "")).otherwise(json_text)
+    brackets = F.split(F.regexp_replace(unescaped, r'"[^"]*+"|[^\[\]{}"]++', ""), "")
 
     def step(state: Column, bracket: Column) -> Column:
         opens, closes = bracket.isin("{", "["), bracket.isin("}", "]")
@@ -92,13 +92,19 @@ def text_shape(json_text: Column) -> Column:
     walk = F.aggregate(
         brackets, F.struct(F.lit(0).alias("depth"), F.lit(0).alias("deepest"), F.lit(0).alias("back_to_0")), step
     )
-    one_value = blanked.rlike(r"[\]}][ \t\r\n]*+\z") & (walk["back_to_0"] == 1) & (walk["depth"] == 0)
+    ends_with_bracket = F.substring(F.rtrim(json_text, F.lit(" \t\r\n")), -1, 1).isin("}", "]")
+    one_value = ends_with_bracket & (walk["back_to_0"] == 1) & (walk["depth"] == 0)
     return F.struct(one_value.alias("one_value"), walk["deepest"].alias("nesting"))
+
+
+def _has_escape(json_text: Column) -> Column:
+    return F.instr(json_text, "\\") > 0
 
 
 def has_lone_surrogate_escape(json_text: Column) -> Column:
     """A lone surrogate escape has no UTF-8 form: Spark would read it as '?' and change the value."""
-    return F.regexp_replace(json_text, r"\\\\", "").rlike(LONE_SURROGATE_ESCAPE)
+    unpaired = F.regexp_replace(json_text, r"\\\\", "").rlike(LONE_SURROGATE_ESCAPE)
+    return F.when(_has_escape(json_text), unpaired).otherwise(False)
 
 
 def is_object_text(json_text: Column) -> Column:

@@ -172,6 +172,12 @@ def with_typed_fields(contracts: Mapping[int, EventContract]) -> Callable[[DataF
     return transform
 
 
+def is_out_of_range(value: Column, bounds: tuple[int, int]) -> Column:
+    """Outside [smallest, exclusive maximum], or null: a JSON integer past 64 bits reads as null."""
+    smallest, exclusive_maximum = bounds
+    return value.isNull() | (value < smallest) | (value >= exclusive_maximum)
+
+
 def _item_variants() -> Column:
     return F.try_variant_get(F.col(PARSED), "$.items", "array<variant>")
 
@@ -195,9 +201,8 @@ def _items_have_bad_value(contract: EventContract) -> Column:
         for name in contract.item_required:
             lacks_key = lacks_key | json_type(_raw(item, name)).isNull()
         out_of_range = F.lit(False)
-        for name, (smallest, exclusive_maximum) in contract.item_integer_bounds.items():
-            value = F.try_variant_get(item, f"$.{name}", "bigint")
-            out_of_range = out_of_range | value.isNull() | (value < smallest) | (value >= exclusive_maximum)
+        for name, bounds in contract.item_integer_bounds.items():
+            out_of_range = out_of_range | is_out_of_range(F.try_variant_get(item, f"$.{name}", "bigint"), bounds)
         return lacks_key | out_of_range
 
     return F.coalesce(F.exists(_item_variants(), item_is_bad), F.lit(False))
@@ -256,10 +261,8 @@ def rejection_rules(contract: EventContract) -> list[tuple[str, Column]]:
             rules.append((f"bad_value:{field}", present[field] & ~F.col(field).rlike(pattern)))
     for field, allowed in contract.enums.items():
         rules.append((f"bad_value:{field}", present[field] & ~F.col(field).isin(*allowed)))
-    for field, (smallest, exclusive_maximum) in contract.integer_bounds.items():
-        value = F.col(field)
-        out_of_range = value.isNull() | (value < smallest) | (value >= exclusive_maximum)
-        rules.append((f"bad_value:{field}", present[field] & out_of_range))
+    for field, bounds in contract.integer_bounds.items():
+        rules.append((f"bad_value:{field}", present[field] & is_out_of_range(F.col(field), bounds)))
     for field in contract.order_detail_fields:
         broken = ~is_detailed_event
         if field == "items":

@@ -21,17 +21,20 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from jobs import backfill, bronze, gold, publish, quality, services, silver, sql, trino_register
+from jobs import backfill, bronze, gold, publish, services, silver
+from jobs.analysts import sql, trino_register
 from jobs.devtools.generate import write_hour_files
 from jobs.devtools.synthetic import EventGenerator, GeneratorConfig
+from jobs.quality.gate import day_results
 from jobs.runtime.session import build_session
 from jobs.runtime.settings import service_settings, settings_from
-from jobs.services import influxdb, opensearch
 from jobs.services.base import free_port
+from jobs.services.influxdb import InfluxService
+from jobs.services.opensearch import OpenSearchService
 from jobs.services.trino import TrinoService
 from jobs.sinks import influx, search
 from jobs.sources import FileSource
-from jobs.storage.delta import read_table
+from jobs.storage.delta import read_table, single_row
 
 
 def jvm_peak_rss_mib(spark) -> float:
@@ -85,9 +88,9 @@ def main() -> None:
     services.up(["influxdb", "opensearch"], quiet=True)
     sinks = replace(
         settings,
-        influxdb_url=influxdb.url(),
+        influxdb_url=InfluxService.configured().url,
         influxdb_database="bench",
-        opensearch_url=opensearch.url(),
+        opensearch_url=OpenSearchService.configured().url,
         opensearch_prefix="bench",
     )
     influx.client(sinks.influxdb_url).drop_database("bench")
@@ -97,7 +100,7 @@ def main() -> None:
         report = publish.run(spark, replace(sinks, sinks=(sink,)))
         rate = report.rows_out / report.seconds
         print(f"publish{report.seconds:7.1f} s  {rate:>10,.0f} {unit}/s into {store}  ({report.line()})")
-    validations = quality.day_results(settings, datetime.now(UTC).date().isoformat())
+    validations = day_results(settings, datetime.now(UTC).date().isoformat())
     for name in ("silver", "gold"):
         gates = sum(result["seconds"] for result in validations if result["table"].startswith(name))
         share = gates / stage_seconds[name]
@@ -125,7 +128,7 @@ def trino_merchant_query(spark, settings, days: int = 30, runs: int = 10) -> Non
     query runs on a Trino of the bench's own (its run dir under the bench folder, a free port), stopped at the end.
     """
     hourly = read_table(spark, settings, "gold.merchant_hourly")
-    last = hourly.agg(F.max("date")).first()[0]
+    last = single_row(hourly.agg(F.max("date")))[0]
     back = F.col("days_back").cast("int")
     copies = (
         hourly.where(F.col("date") == last)

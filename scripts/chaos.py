@@ -50,7 +50,8 @@ def main() -> None:
     if args.stream == "kafka":
         kafka.create_topic(NAME, partitions=4)
         bootstrap = kafka.bootstrap_servers()
-        sink, source = KafkaSink(KafkaSource(bootstrap, NAME)), f"kafka:{bootstrap}/{NAME}"
+        sink: KafkaSink | KinesisSink = KafkaSink(KafkaSource(bootstrap, NAME))
+        source = f"kafka:{bootstrap}/{NAME}"
     else:
         kinesis.create_stream(NAME, shards=4)
         sink, source = KinesisSink(KinesisSource(NAME)), f"kinesis:{NAME}"

@@ -15,7 +15,7 @@ UV_VERSION := 0.13.9
 UV_INSTALL := $(BIN)/uv pip install --quiet --python
 
 .PHONY: help setup setup-core services services-up services-down demo notebooks demo-publish demo-stream test \
-        test-fast test-slow test-kill lint bench freshness chaos clean
+        test-fast test-slow test-kill lint bench bench-big-file freshness chaos clean
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -142,13 +142,16 @@ test-slow: setup ## the slow tier alone: kill drills, the backfill proof, the DA
 test-kill: setup ## only the kill drills, with their kill log on the console
 	$(BIN)/pytest -m kill -s tests/slow
 
-lint: $(VENV)/.installed ## ruff (lint and format) and mypy over jobs/
+lint: $(VENV)/.installed ## ruff (lint and format) and mypy over jobs/ and scripts/
 	$(BIN)/ruff check jobs tests scripts dags
 	$(BIN)/ruff format --check jobs tests scripts dags
 	$(BIN)/mypy
 
 bench: setup ## stage throughput, publish rates, backfill and Trino latency on BENCH_EVENTS events
 	$(BIN)/python scripts/bench.py --events $(BENCH_EVENTS)
+
+bench-big-file: setup-core ## one 2 GiB JSON Lines file into bronze with the default memory
+	$(BIN)/python scripts/big_file.py --gib 2
 
 # Continuous mode under load: send -> visible in gold, p50/p95/p99 (starts the local Kafka).
 freshness: setup ## send -> visible in gold under load (starts the local Kafka)

@@ -6,7 +6,9 @@ and a killed run resumes without loss or duplicates. Spark-submit: `spark-submit
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Callable
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -18,12 +20,13 @@ from jobs.runtime.exits import run_entry
 from jobs.runtime.progress import StageReport
 from jobs.runtime.session import spark_session
 from jobs.runtime.settings import Settings, settings_from
-from jobs.sources import KinesisSource, Source, checked_source, read_source
+from jobs.sources import KinesisSource, Source, checked_source, read_source, records_of_batch
 from jobs.storage.batch_health import await_recording_bronze, record_bronze_progress
 from jobs.storage.delta import ensure_tables, remove_unfinished_first_offsets, rows_written_since, table_version
 from jobs.storage.tables import BATCH_HEALTH, BRONZE_EVENTS
 
 TABLE = BRONZE_EVENTS.name
+QUERY_NAME = "bronze"
 
 
 def with_ingest_columns(records: DataFrame) -> DataFrame:
@@ -31,20 +34,40 @@ def with_ingest_columns(records: DataFrame) -> DataFrame:
     return records.withColumn("ingested_at", F.current_timestamp()).withColumn("ingest_date", F.to_date("ingested_at"))
 
 
+def land_batches(spark: SparkSession, settings: Settings, source: Source) -> Callable[[DataFrame, int], None]:
+    """What bronze's query does with each micro-batch: append its records to bronze.events as one Delta commit. The
+    commit carries (query id, batch id) as Delta's idempotent-write transaction, so a batch redone after a crash
+    that came after its commit is skipped: with the checkpoint, every record lands exactly once. The commit's user
+    metadata names the batch for ops.batch_health."""
+    path = settings.table_path(TABLE)
+
+    def land(batch: DataFrame, batch_id: int) -> None:
+        query_id = next(str(query.id) for query in spark.streams.active if query.name == QUERY_NAME)
+        (
+            records_of_batch(source, batch)
+            .transform(with_ingest_columns)
+            .write.format("delta")
+            .mode("append")
+            .option("txnAppId", query_id)
+            .option("txnVersion", batch_id)
+            .option("userMetadata", json.dumps({"queryId": query_id, "batchId": batch_id}))
+            .save(path)
+        )
+
+    return land
+
+
 def start(spark: SparkSession, settings: Settings, source: Source, trigger: Trigger) -> StreamingQuery:
-    """Start landing the source in bronze.events. Delta's streaming sink writes each micro-batch at most once
-    (it records the batch id in the table's log), so with the checkpoint every record lands exactly once."""
+    """Start landing the source in bronze.events."""
     ensure_tables(spark, settings, [TABLE, BATCH_HEALTH.name])
     remove_unfinished_first_offsets(settings.checkpoint_path("bronze"))
     writer = (
         read_source(spark, source)
-        .transform(with_ingest_columns)
-        .writeStream.queryName("bronze")
-        .format("delta")
-        .outputMode("append")
+        .writeStream.queryName(QUERY_NAME)
+        .foreachBatch(land_batches(spark, settings, source))
         .option("checkpointLocation", settings.checkpoint_path("bronze"))
     )
-    return trigger.apply(writer).start(settings.table_path(TABLE))
+    return trigger.apply(writer).start()
 
 
 def run(spark: SparkSession, settings: Settings, source: Source) -> StageReport:

@@ -8,7 +8,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs.runtime.settings import Settings, UsageError
-from jobs.sources.files import read_file_stream
+from jobs.sources.files import read_file_stream, with_line_numbers
 from jobs.sources.kafka import read_kafka_stream
 from jobs.sources.kinesis import read_kinesis_stream
 
@@ -56,9 +56,17 @@ def checked_source(settings: Settings) -> Source:
 
 
 def read_source(spark: SparkSession, source: Source) -> DataFrame:
-    """The source as a stream of records: payload, source, source_position."""
+    """The source as a stream; `records_of_batch` turns each of its micro-batches into bronze's records."""
     if isinstance(source, FileSource):
         return read_file_stream(spark, source.directory)
     if isinstance(source, KafkaSource):
         return read_kafka_stream(spark, source.bootstrap_servers, source.topic)
     return read_kinesis_stream(spark, source.stream)
+
+
+def records_of_batch(source: Source, batch: DataFrame) -> DataFrame:
+    """One micro-batch of `read_source` -> payload, source, source_position. Only files need the whole batch for
+    that: their line numbers."""
+    if isinstance(source, FileSource):
+        return with_line_numbers(batch)
+    return batch

@@ -17,6 +17,7 @@ from delta.tables import DeltaTable
 from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from jobs.runtime.settings import Settings
@@ -56,12 +57,19 @@ def bronze_batches(
     spark: SparkSession, settings: Settings, query: StreamingQuery, after: int = -1
 ) -> dict[int, BatchHealth]:
     """The batches a bronze stream query has landed since batch `after`, by batch id: rows from the Delta commit each
-    batch made (a source's own input count may count files, not records), duration from the query's progress."""
+    batch made, which its user metadata names (a source's own input count may count files, not records), duration
+    from the query's progress."""
     seconds = {p.batchId: p.durationMs.get("triggerExecution", 0) / 1000.0 for p in query.recentProgress}
     history = DeltaTable.forPath(spark, settings.table_path(BRONZE_EVENTS.name)).history(len(seconds) + 1)
+    commits = history.select(
+        "timestamp",
+        "operationMetrics",
+        F.get_json_object("userMetadata", "$.queryId").alias("query_id"),
+        F.get_json_object("userMetadata", "$.batchId").cast("long").alias("batch_id"),
+    )
     batches = {}
-    for commit in history.filter(history.operationParameters["queryId"] == query.id).collect():
-        batch = int(commit["operationParameters"]["epochId"])
+    for commit in commits.filter(F.col("query_id") == query.id).collect():
+        batch = commit["batch_id"]
         if batch > after and batch in seconds:  # in this run: a restarted query keeps its id and its old commits
             landed = int(commit["operationMetrics"].get("numOutputRows", 0))
             # collect() gives the commit time as a naive local time: astimezone reads it so.

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from py4j.protocol import Py4JError
 from pyspark.errors import PySparkException
 
-from jobs.runtime.settings import UsageError, debug_enabled
+from jobs.runtime.settings import UsageError, debug_enabled, redact
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_QUALITY = 0, 1, 2, 3
 # What a job reports in one line instead of a traceback: Spark's and the JVM's errors, I/O (a server down) and ours.
@@ -48,18 +48,18 @@ def first_line(error: BaseException) -> str:
 
 def run_entry(prog: str, work: Callable[[], None]) -> int:
     """Run `work`; a UsageError exits 2, a failed quality gate 3 and any other failure 1, each with one line on
-    stderr (LAKEHOUSE_DEBUG=1 adds the traceback)."""
+    stderr (LAKEHOUSE_DEBUG=1 adds the traceback). No password read from the settings is ever printed."""
     try:
         work()
         return EXIT_OK
     except UsageError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        print(redact(f"{prog}: error: {error}"), file=sys.stderr)
         return EXIT_USAGE
     except JOB_ERRORS as error:
         if gate := quality_gate_failure(error):
-            print(f"{prog}: {gate}", file=sys.stderr)
+            print(redact(f"{prog}: {gate}"), file=sys.stderr)
             return EXIT_QUALITY
-        print(f"{prog}: failed: {type(error).__name__}: {first_line(error)}", file=sys.stderr)
+        print(redact(f"{prog}: failed: {type(error).__name__}: {first_line(error)}"), file=sys.stderr)
         if debug_enabled():
-            traceback.print_exc()
+            print(redact(traceback.format_exc()), file=sys.stderr)
         return EXIT_FAILED

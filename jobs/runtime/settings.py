@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +31,7 @@ DEFAULTS = {
     "opensearch_prefix": "merchant-insights",
     "publish_max_wait_seconds": "60",
     "conversion_basis": "sessions",
-    "trino_url": "http://127.0.0.1:18080",
+    "trino_url": "https://127.0.0.1:18081",
 }
 SINK_NAMES = ("influxdb", "opensearch")  # jobs/sinks implements each
 CONVERSION_BASES = ("sessions", "customers")  # what gold's conversion_rate divides orders by
@@ -38,6 +39,57 @@ CONVERSION_BASES = ("sessions", "customers")  # what gold's conversion_rate divi
 
 class UsageError(Exception):
     """A bad argument or setting: reported in one line, exit status 2."""
+
+
+class Secret:
+    """A password: `reveal()` hands it to a client; printed, logged or in a repr it is '***'. Every secret read is
+    also cut out of the one-line errors that commands print (`redact`, jobs/runtime/exits.py)."""
+
+    __slots__ = ("_value",)
+    _known: ClassVar[set[str]] = set()
+
+    def __init__(self, value: str = "") -> None:
+        self._value = value
+        if value:
+            Secret._known.add(value)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple:  # into Spark's Python workers: registered there too
+        return (Secret, (self._value,))
+
+
+def redact(text: str) -> str:
+    """`text` with every secret read in this process replaced by ***."""
+    for value in sorted(Secret._known, key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
+
+
+@dataclass(frozen=True)
+class Login:
+    """A user and password for a server; no user means the server is used without authentication."""
+
+    user: str = ""
+    password: Secret = field(default_factory=Secret)
+
+    def __bool__(self) -> bool:
+        return bool(self.user)
 
 
 @dataclass(frozen=True)
@@ -58,6 +110,12 @@ class Settings:
     publish_max_wait_seconds: float = 60.0  # a sink's retries with backoff give up after this long
     conversion_basis: str = "sessions"  # a metric definition: a change takes effect for what gold recomputes
     trino_url: str = DEFAULTS["trino_url"]  # where `lakehouse sql` and `trino-register` find Trino
+    # Who this process is to each server: LAKEHOUSE_<SERVER>_USER and LAKEHOUSE_<SERVER>_PASSWORD, or
+    # LAKEHOUSE_<SERVER>_PASSWORD_FILE naming a file that holds it (what `lakehouse services env` points at).
+    influxdb_login: Login = Login()
+    opensearch_login: Login = Login()
+    trino_login: Login = Login()
+    trino_ca_file: str = ""  # the CA (PEM) that signed an https Trino's certificate; empty: the system's CAs
 
     def table_path(self, table: str) -> str:
         """`silver.events` -> `<warehouse>/silver/events`."""
@@ -128,7 +186,28 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
         publish_max_wait_seconds=float(max_wait),
         conversion_basis=conversion_basis,
         trino_url=pick("trino_url"),
+        influxdb_login=login_from(env, "influxdb"),
+        opensearch_login=login_from(env, "opensearch"),
+        trino_login=login_from(env, "trino"),
+        trino_ca_file=env.get("LAKEHOUSE_TRINO_CA_FILE", ""),
     )
+
+
+def login_from(env: Mapping[str, str], server: str) -> Login:
+    """LAKEHOUSE_<SERVER>_USER with LAKEHOUSE_<SERVER>_PASSWORD or the file LAKEHOUSE_<SERVER>_PASSWORD_FILE names.
+    Only from the environment: a flag's value would show in the process list."""
+    prefix = f"LAKEHOUSE_{server.upper()}"
+    user, password, password_file = (env.get(f"{prefix}_{name}", "") for name in ("USER", "PASSWORD", "PASSWORD_FILE"))
+    if password and password_file:
+        raise UsageError(f"set {prefix}_PASSWORD or {prefix}_PASSWORD_FILE, not both")
+    if password_file:
+        try:
+            password = Path(password_file).read_text().strip()
+        except OSError as error:
+            raise UsageError(f"{prefix}_PASSWORD_FILE: cannot read {password_file}: {error.strerror}") from None
+    if password and not user:
+        raise UsageError(f"{prefix}_PASSWORD is set but {prefix}_USER is not")
+    return Login(user, Secret(password))
 
 
 def debug_enabled(env: Mapping[str, str] | None = None) -> bool:

@@ -71,9 +71,9 @@ $(SERVICES)/influxdb/.fetched: jobs/services/influxdb/package.txt $(VENV)/.insta
 $(SERVICES)/opensearch/.fetched: jobs/services/opensearch/pom.xml $(VENV)/.installed
 	$(BIN)/lakehouse services fetch opensearch
 
-# Trino's server tarball (Maven, jobs/services/trino/pom.xml), of which the libraries and the Delta Lake plugin are
-# unpacked; it runs on the Temurin 25 JDK.
-$(SERVICES)/trino/.fetched: jobs/services/trino/pom.xml $(VENV)/.installed
+# Trino's server tarball (Maven, jobs/services/trino/pom.xml), of which the folders in unpacked.txt are
+# unpacked (libraries, Delta Lake, password files); it runs on the Temurin 25 JDK.
+$(SERVICES)/trino/.fetched: jobs/services/trino/pom.xml jobs/services/trino/unpacked.txt $(VENV)/.installed
 	$(BIN)/lakehouse services fetch trino
 
 $(SERVICES)/kinesis/.fetched: jobs/services/kinesis/package.json jobs/services/kinesis/package-lock.json \
@@ -98,6 +98,10 @@ services-up: setup ## start every local service on loopback (state and logs unde
 services-down: $(VENV)/.installed ## stop them
 	$(BIN)/lakehouse services down
 
+# `lakehouse services env trino` logs a shell in as Trino's analyst; registering tables is the pipeline's job.
+AS_TRINO_PIPELINE := LAKEHOUSE_TRINO_USER=pipeline \
+    LAKEHOUSE_TRINO_PASSWORD_FILE=$${LAKEHOUSE_RUN_DIR:-.run}/trino/secrets/pipeline.password
+
 demo: setup ## the main job on 1,000,000 synthetic events, a report, and one Trino query
 	rm -rf $(DEMO)
 	@start=$$(date +%s); \
@@ -106,7 +110,8 @@ demo: setup ## the main job on 1,000,000 synthetic events, a report, and one Tri
 	    --checkpoints $(DEMO)/checkpoints && \
 	$(BIN)/lakehouse report --warehouse $(DEMO)/warehouse && \
 	$(BIN)/lakehouse services up trino && \
-	$(BIN)/lakehouse trino-register --warehouse $(DEMO)/warehouse && \
+	eval "$$($(BIN)/lakehouse services env trino)" && \
+	$(AS_TRINO_PIPELINE) $(BIN)/lakehouse trino-register --warehouse $(DEMO)/warehouse && \
 	$(BIN)/lakehouse sql "SELECT merchant_id, date, currency, orders, net FROM analyst.merchant_daily_sales \
 	    ORDER BY orders DESC, merchant_id LIMIT 5" && \
 	echo "demo finished in $$(( $$(date +%s) - start )) s; tables under $(DEMO)/warehouse;" \
@@ -116,17 +121,20 @@ demo: setup ## the main job on 1,000,000 synthetic events, a report, and one Tri
 notebooks: setup ## run the analyst notebooks against the demo's warehouse in Trino
 	test -d $(DEMO)/warehouse || $(MAKE) demo
 	$(BIN)/lakehouse services up trino
-	$(BIN)/lakehouse trino-register --warehouse $(DEMO)/warehouse
-	$(BIN)/lakehouse notebooks
+	eval "$$($(BIN)/lakehouse services env trino)" && \
+	    $(AS_TRINO_PIPELINE) $(BIN)/lakehouse trino-register --warehouse $(DEMO)/warehouse && \
+	    $(BIN)/lakehouse notebooks
 
 # Publish the demo's gold to a local InfluxDB and OpenSearch (started if not up), then search one merchant's
 # products and read its hourly points back; `make services-down` stops them.
 demo-publish: setup ## publish the demo's gold to a local InfluxDB and OpenSearch, then read it back
 	test -d $(DEMO)/warehouse || $(MAKE) demo
 	$(BIN)/lakehouse services up influxdb opensearch
-	$(BIN)/lakehouse publish --sinks influxdb,opensearch --warehouse $(DEMO)/warehouse
+	eval "$$($(BIN)/lakehouse services env influxdb opensearch)" && \
+	    $(BIN)/lakehouse publish --sinks influxdb,opensearch --warehouse $(DEMO)/warehouse
 	$(BIN)/lakehouse search --merchant m000000 "linen shirt" --size 5
-	curl -sG http://127.0.0.1:18086/query --data-urlencode db=merchant_insights --data-urlencode \
+	curl -sG http://127.0.0.1:18086/query -u "reader:$$(cat $${LAKEHOUSE_RUN_DIR:-.run}/influxdb/secrets/reader.password)" \
+	    --data-urlencode db=merchant_insights --data-urlencode \
 	    "q=SELECT events, orders, sessions FROM merchant_hourly WHERE merchant_id = 'm000000' LIMIT 3"; echo
 
 # One pytest session for every tier, fastest first: they share one Spark session and each service starts once.

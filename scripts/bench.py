@@ -29,10 +29,10 @@ from jobs.quality.gate import day_results
 from jobs.runtime.session import build_session
 from jobs.runtime.settings import service_settings, settings_from
 from jobs.services.base import free_port
-from jobs.services.influxdb import InfluxService
+from jobs.services.influxdb import PIPELINE, InfluxService
 from jobs.services.opensearch import OpenSearchService
 from jobs.services.trino import TrinoService
-from jobs.sinks import influx, search
+from jobs.sinks import search
 from jobs.sources import FileSource
 from jobs.storage.delta import read_table, single_row
 
@@ -86,14 +86,17 @@ def main() -> None:
         print(f"{name:<7}{report.seconds:7.1f} s  {records / report.seconds:>10,.0f} records/s   ({report.line()})")
     total = time.monotonic() - started
     services.up(["influxdb", "opensearch"], quiet=True)
+    influxdb = InfluxService.configured()
     sinks = replace(
         settings,
-        influxdb_url=InfluxService.configured().url,
+        influxdb_url=influxdb.url,
+        influxdb_login=influxdb.login(PIPELINE),
         influxdb_database="bench",
         opensearch_url=OpenSearchService.configured().url,
         opensearch_prefix="bench",
     )
-    influx.client(sinks.influxdb_url).drop_database("bench")
+    influxdb.admin_client().drop_database("bench")
+    influxdb.create_database("bench")
     search.client(sinks.opensearch_url).indices.delete(index="bench-*")
     # One sink at a time, so that each figure is that sink's alone.
     for sink, unit, store in (("influxdb", "points", "InfluxDB"), ("opensearch", "documents", "OpenSearch")):

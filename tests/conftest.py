@@ -22,8 +22,11 @@ from jobs import cli, services
 from jobs.runtime import session
 from jobs.runtime.session import build_session
 from jobs.runtime.settings import ServiceSettings, Settings, service_settings, settings_from
+from jobs.services import influxdb
 from jobs.services.base import Service, free_port
+from jobs.services.influxdb import InfluxService
 from jobs.services.kinesis import KinesisService
+from jobs.services.trino import TrinoService
 from testkit import lakehouses
 
 TIERS = ("unit", "spark", "integration", "slow")
@@ -109,7 +112,7 @@ def session_service_settings(tmp_path_factory: pytest.TempPathFactory) -> Servic
         "kinesis": free_port(),
         "influxdb": free_port(span=2),
         "opensearch": free_port(span=2),
-        "trino": free_port(),
+        "trino": free_port(span=2),
     }
     java_home = service_settings().trino_java_home
     return ServiceSettings(run_dir=tmp_path_factory.mktemp("run"), port_overrides=ports, trino_java_home=java_home)
@@ -144,10 +147,12 @@ def kinesis_service(session_service_settings: ServiceSettings) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def influxdb_service(session_service_settings: ServiceSettings) -> Iterator[str]:
-    """InfluxDB 1.6 for the session; yields its URL (also in LAKEHOUSE_INFLUXDB_URL)."""
+def influxdb_service(session_service_settings: ServiceSettings) -> Iterator[InfluxService]:
+    """InfluxDB 1.6 for the session, authentication on; yields the service (its URL and the pipeline's login are
+    also in LAKEHOUSE_INFLUXDB_URL, _USER and _PASSWORD_FILE; `create_database` adds a database as its admin)."""
     with _running("influxdb", session_service_settings) as service:
-        yield service.url
+        assert isinstance(service, InfluxService)
+        yield service
 
 
 @pytest.fixture(scope="session")
@@ -158,21 +163,26 @@ def opensearch_service(session_service_settings: ServiceSettings) -> Iterator[st
 
 
 @pytest.fixture(scope="session")
-def trino_service(session_service_settings: ServiceSettings) -> Iterator[str]:
-    """One Trino 476 server for the session; yields its URL (also in LAKEHOUSE_TRINO_URL, which notebooks read)."""
+def trino_service(session_service_settings: ServiceSettings) -> Iterator[TrinoService]:
+    """One Trino 476 server for the session, logins and access rules on; yields the service. Its URL, certificate
+    and the analyst's login are also in LAKEHOUSE_TRINO_URL, _CA_FILE, _USER and _PASSWORD_FILE (notebooks read
+    them)."""
     with _running("trino", session_service_settings) as service:
-        yield service.url
+        assert isinstance(service, TrinoService)
+        yield service
 
 
 @pytest.fixture
-def published(settings: Settings, tmp_path: Path, influxdb_service: str, opensearch_service: str) -> Settings:
+def published(settings: Settings, tmp_path: Path, influxdb_service: InfluxService, opensearch_service: str) -> Settings:
     """Settings that publish to the session's InfluxDB and OpenSearch, into a database and indices of this test's
-    own."""
+    own, as the pipeline's InfluxDB user."""
     name = f"test_{tmp_path.name.replace('-', '_')}"
+    influxdb_service.create_database(name)
     return replace(
         settings,
         sinks=("influxdb", "opensearch"),
-        influxdb_url=influxdb_service,
+        influxdb_url=influxdb_service.url,
+        influxdb_login=influxdb_service.login(influxdb.PIPELINE),
         influxdb_database=name,
         opensearch_url=opensearch_service,
         opensearch_prefix=name.lower(),

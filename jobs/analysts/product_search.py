@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_from(args)
         alias = search.INDICES["gold.product_daily"].alias(settings.opensearch_prefix)
         try:
-            answer = search.client(settings.opensearch_url).search(
+            answer = search.client(settings.opensearch_url, settings.opensearch_login).search(
                 index=alias, body=search.product_search(args.merchant, args.text, args.size)
             )
         except NotFoundError:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import pandas as pd
 import requests
 import trino
+from trino.auth import BasicAuthentication
 from trino.exceptions import TrinoConnectionError, TrinoQueryError
 
 from jobs.runtime.arguments import JobArgumentParser, positive_int
@@ -23,7 +24,6 @@ from jobs.runtime.exits import first_line, run_entry
 from jobs.runtime.settings import Settings, UsageError, settings_from
 
 CATALOG = "lakehouse"
-USER = "lakehouse"
 
 
 class QueryFailed(RuntimeError):
@@ -31,15 +31,26 @@ class QueryFailed(RuntimeError):
 
 
 def connect(settings: Settings, schema: str | None = None) -> trino.dbapi.Connection:
-    """A DB-API connection to the `lakehouse` catalog of the Trino at LAKEHOUSE_TRINO_URL."""
+    """A DB-API connection to the `lakehouse` catalog of the Trino at LAKEHOUSE_TRINO_URL, logged in as
+    LAKEHOUSE_TRINO_USER, its certificate verified against LAKEHOUSE_TRINO_CA_FILE if set."""
     url = urllib.parse.urlsplit(settings.trino_url)
     if url.scheme not in ("http", "https") or not url.hostname:
         raise UsageError(f"LAKEHOUSE_TRINO_URL must be http(s)://host:port, got {settings.trino_url!r}")
+    login = settings.trino_login
+    if not login:
+        raise UsageError(
+            "no Trino login: set LAKEHOUSE_TRINO_USER and LAKEHOUSE_TRINO_PASSWORD or _PASSWORD_FILE "
+            '(the local Trino\'s: eval "$(lakehouse services env trino)")'
+        )
+    if url.scheme != "https":  # Trino takes a password over HTTPS only, as it should
+        raise UsageError(f"LAKEHOUSE_TRINO_URL must be https:// to log in, got {settings.trino_url!r}")
     return trino.dbapi.connect(
         host=url.hostname,
-        port=url.port or (443 if url.scheme == "https" else 80),
+        port=url.port or 443,
         http_scheme=url.scheme,
-        user=USER,
+        user=login.user,
+        auth=BasicAuthentication(login.user, login.password.reveal()),
+        verify=settings.trino_ca_file or True,
         catalog=CATALOG,
         schema=schema,
         source="merchant-insights",
@@ -54,10 +65,17 @@ def trino_errors(connection: trino.dbapi.Connection) -> Iterator[None]:
         yield
     except TrinoQueryError as error:
         raise QueryFailed(f"{error.error_name}: {error.message}") from None
+    except requests.exceptions.SSLError as error:
+        raise QueryFailed(
+            f"no TLS answer from Trino at {where}: {first_line(error)[:160]} (is it Trino? is "
+            "LAKEHOUSE_TRINO_CA_FILE the CA that signed its certificate?)"
+        ) from None
     except (TrinoConnectionError, requests.exceptions.ConnectionError):
         raise QueryFailed(f"Trino is not reachable at {where} (start it with `lakehouse services up trino`)") from None
     except trino.exceptions.HttpError as error:  # e.g. another server on that port; its body may be a page of HTML
         status = str(error).split(":", 1)[0]
+        if status == "error 401":
+            raise QueryFailed(f"Trino at {where} refused the login of user {connection.user!r}") from None
         raise QueryFailed(f"no answer from Trino at {where}: HTTP {status} (is it Trino?)") from None
     except trino.exceptions.Error as error:
         raise QueryFailed(f"no answer from Trino at {where}: {first_line(error)}") from None
@@ -89,7 +107,7 @@ def build_parser() -> JobArgumentParser:
     parser.add_argument("query", help="Trino SQL; tables are <schema>.<table>, e.g. gold.merchant_daily")
     parser.add_argument("--format", choices=["table", "csv"], default="table", help="output (default table)")
     parser.add_argument("--limit", type=positive_int, default=1000, help="print at most this many rows (default 1000)")
-    parser.add_argument("--trino-url", help="default LAKEHOUSE_TRINO_URL, else http://127.0.0.1:18080")
+    parser.add_argument("--trino-url", help="default LAKEHOUSE_TRINO_URL, else https://127.0.0.1:18081")
     return parser
 
 

@@ -185,7 +185,7 @@ def register(connection: trino.dbapi.Connection, settings: Settings) -> Registra
 
 def build_parser() -> JobArgumentParser:
     parser = command_parser("trino-register", __doc__)
-    parser.add_argument("--trino-url", help="default LAKEHOUSE_TRINO_URL, else http://127.0.0.1:18080")
+    parser.add_argument("--trino-url", help="default LAKEHOUSE_TRINO_URL, else https://127.0.0.1:18081")
     return parser
 
 

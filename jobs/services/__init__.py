@@ -118,6 +118,7 @@ def up(
     for service in services:
         if service.name in started:
             process.wait_until_healthy(service, started[service.name], timeout or service.start_timeout)
+            service.set_up()
     states = [state_of(service, started=service.name in started) for service in services]
     return _report(states, quiet)
 

@@ -89,6 +89,10 @@ class Service(ABC):
     def healthy(self) -> bool:
         """True when a client request succeeds; quick and quiet when nothing listens."""
 
+    def set_up(self) -> None:
+        """Once healthy after a start: create what clients expect to find (users, databases); idempotent."""
+        return None
+
     @abstractmethod
     def exports(self) -> dict[str, str]:
         """Environment variables that point a client at this service."""

@@ -16,7 +16,7 @@ from typing import Any
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.runtime.settings import Settings
+from jobs.runtime.settings import Login, Settings
 from jobs.sinks.delivery import Server, batches, deliver, sink_integer
 from jobs.storage.tables import (
     MERCHANT_DAILY,
@@ -31,6 +31,7 @@ DELETIONS_PER_REQUEST = 500
 # A gold table's slice is often one file, so one task: its lines are spread over this many writers (both cores
 # here; more measured no faster, the server being the other bottleneck).
 WRITERS = 2
+NO_LOGIN = Login()
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,8 @@ def with_line(measurement: Measurement) -> Callable[[DataFrame], DataFrame]:
     return transform
 
 
-def client(url: str, timeout: float = 30.0) -> Any:
-    """An `influxdb` (v1 API) client for the server at `url`."""
+def client(url: str, login: Login = NO_LOGIN, timeout: float = 30.0) -> Any:
+    """An `influxdb` (v1 API) client for the server at `url`, logged in as `login` if given."""
     from urllib.parse import urlsplit
 
     from influxdb import InfluxDBClient
@@ -135,7 +136,15 @@ def client(url: str, timeout: float = 30.0) -> Any:
     # retries=1: one attempt per call; `deliver` decides when to try again. JSON answers: the client asks for
     # msgpack by default, which it cannot read from a chunked query.
     return InfluxDBClient(
-        host=parts.hostname, port=parts.port, timeout=timeout, retries=1, headers={"Accept": "application/json"}
+        host=parts.hostname,
+        port=parts.port,
+        username=login.user or None,
+        password=login.password.reveal() or None,
+        ssl=parts.scheme == "https",
+        verify_ssl=parts.scheme == "https",
+        timeout=timeout,
+        retries=1,
+        headers={"Accept": "application/json"},
     )
 
 
@@ -158,10 +167,12 @@ def server(url: str) -> Server:
     return Server(f"InfluxDB at {url}", _transient, _describe)
 
 
-def write_points(url: str, database: str, points: Iterable[tuple[str, str | None]], max_wait_seconds: float) -> int:
+def write_points(
+    url: str, login: Login, database: str, points: Iterable[tuple[str, str | None]], max_wait_seconds: float
+) -> int:
     """Write (line, deletion) points in batches of BATCH_POINTS, each batch's deletions first; returns how many
     points. Runs in a Spark task."""
-    influx = client(url)
+    influx = client(url, login)
     written = 0
     for batch in batches(points, BATCH_POINTS):
         delete_points(influx, url, database, [deletion for _, deletion in batch if deletion], max_wait_seconds)
@@ -190,26 +201,28 @@ class InfluxSink:
     targets = MEASUREMENTS
 
     def prepare(self, settings: Settings) -> None:
-        """CREATE DATABASE, which is idempotent in InfluxDB 1.x."""
-        influx = client(settings.influxdb_url)
+        """Check that the database is there and the login may use it. Creating databases is an administrator's
+        job (`InfluxService.create_database` locally), not the pipeline's: its user may only read and write."""
+        influx = client(settings.influxdb_url, settings.influxdb_login)
         deliver(
             server(settings.influxdb_url),
-            lambda: influx.create_database(settings.influxdb_database),
+            lambda: influx.query("SHOW MEASUREMENTS LIMIT 1", database=settings.influxdb_database),
             settings.publish_max_wait_seconds,
         )
 
     def write(self, settings: Settings, table: str, rows: DataFrame) -> int:
         url, database, wait = settings.influxdb_url, settings.influxdb_database, settings.publish_max_wait_seconds
+        login = settings.influxdb_login
         points = rows.transform(with_line(MEASUREMENTS[table])).repartition(WRITERS)
         return points.rdd.mapPartitions(
-            lambda part: [write_points(url, database, ((row.line, row.deletion) for row in part), wait)]
+            lambda part: [write_points(url, login, database, ((row.line, row.deletion) for row in part), wait)]
         ).sum()
 
     def held_keys(self, spark: SparkSession, settings: Settings, table: str) -> DataFrame:
         """The key of every point the measurement holds (a full read, through the driver: only a publish without
         a change feed needs it). A tag a point does not have reads as null, as the row's null value was written."""
         measurement = MEASUREMENTS[table]
-        influx = client(settings.influxdb_url)
+        influx = client(settings.influxdb_url, settings.influxdb_login)
         query = f'SELECT * FROM "{measurement.name}" GROUP BY *'
 
         def keys() -> list[tuple]:
@@ -235,5 +248,6 @@ class InfluxSink:
         statements = gone.select(point_deletion(MEASUREMENTS[table]).alias("deletion"))
         deletions = [row.deletion for row in statements.collect()]  # a few per recompute
         url = settings.influxdb_url
-        delete_points(client(url), url, settings.influxdb_database, deletions, settings.publish_max_wait_seconds)
+        influx = client(url, settings.influxdb_login)
+        delete_points(influx, url, settings.influxdb_database, deletions, settings.publish_max_wait_seconds)
         return len(deletions)

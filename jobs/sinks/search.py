@@ -17,12 +17,13 @@ from typing import Any
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from jobs.runtime.settings import Settings
+from jobs.runtime.settings import Login, Settings
 from jobs.sinks.delivery import Server, batches, deliver, sink_integer
 from jobs.storage.tables import EXACT_SUM, MERCHANT_DAILY, PRODUCT_DAILY, TableSpec
 
 BATCH_DOCUMENTS = 2_000
 WRITERS = 2
+NO_LOGIN = Login()
 MONTH = "yyyy.MM"  # the monthly index suffix
 TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX"
 # Lucene refuses a term over 32,766 bytes, and with it the whole document: a longer keyword (a SKU has no length
@@ -136,12 +137,14 @@ def product_search(merchant_id: str, text: str, size: int = 100) -> dict:
     }
 
 
-def client(url: str, timeout: float = 30.0) -> Any:
-    """An `opensearch-py` client for the cluster at `url`."""
+def client(url: str, login: Login = NO_LOGIN, timeout: float = 30.0) -> Any:
+    """An `opensearch-py` client for the cluster at `url`, logged in as `login` if given (HTTP basic
+    authentication, as OpenSearch's security plugin and AWS's fine-grained access control take it)."""
     from opensearchpy import OpenSearch
 
+    http_auth = (login.user, login.password.reveal()) if login else None
     # max_retries=0: one attempt per call; `deliver` decides when to try again.
-    return OpenSearch(hosts=[url], timeout=timeout, max_retries=0, retry_on_timeout=False)
+    return OpenSearch(hosts=[url], http_auth=http_auth, timeout=timeout, max_retries=0, retry_on_timeout=False)
 
 
 def _transient(error: BaseException) -> bool:
@@ -177,14 +180,14 @@ def server(url: str) -> Server:
     return Server(f"OpenSearch at {url}", _transient, _describe)
 
 
-def bulk(url: str, actions: Iterable[dict], max_wait_seconds: float, deleting: bool = False) -> int:
+def bulk(url: str, login: Login, actions: Iterable[dict], max_wait_seconds: float, deleting: bool = False) -> int:
     """Send bulk actions in batches of BATCH_DOCUMENTS; returns how many were acknowledged. Runs in a Spark task.
 
     A batch is sent again whole after a transient error: its actions carry their ids, so that is safe. Any other
     refusal ends the publish with one line naming the first refused document."""
     from opensearchpy import helpers
 
-    search = client(url)
+    search = client(url, login)
     # A delete of a document that is already gone answers 404: the outcome wanted. A write never may.
     ignored = (404,) if deleting else ()
     done = 0
@@ -208,7 +211,7 @@ class SearchSink:
 
     def prepare(self, settings: Settings) -> None:
         """Put every index template (idempotent: a template is replaced by the same one)."""
-        search = client(settings.opensearch_url)
+        search = client(settings.opensearch_url, settings.opensearch_login)
         for index in INDICES.values():
             name, body = index.alias(settings.opensearch_prefix), index_template(index, settings.opensearch_prefix)
             deliver(
@@ -218,9 +221,9 @@ class SearchSink:
             )
 
     def write(self, settings: Settings, table: str, rows: DataFrame) -> int:
-        url, wait = settings.opensearch_url, settings.publish_max_wait_seconds
+        url, login, wait = settings.opensearch_url, settings.opensearch_login, settings.publish_max_wait_seconds
         actions = rows.transform(with_action(INDICES[table], settings.opensearch_prefix)).repartition(WRITERS)
-        return actions.rdd.mapPartitions(lambda part: [bulk(url, (row.asDict() for row in part), wait)]).sum()
+        return actions.rdd.mapPartitions(lambda part: [bulk(url, login, (row.asDict() for row in part), wait)]).sum()
 
     def held_keys(self, spark: SparkSession, settings: Settings, table: str) -> DataFrame:
         """The key of every document behind the table's alias (a full scroll, through the driver: only a publish
@@ -228,7 +231,8 @@ class SearchSink:
         from opensearchpy import helpers
 
         index = INDICES[table]
-        search, alias = client(settings.opensearch_url), index.alias(settings.opensearch_prefix)
+        search = client(settings.opensearch_url, settings.opensearch_login)
+        alias = index.alias(settings.opensearch_prefix)
         kinds = dict(index.columns)
         schema = ", ".join(f"`{column}` string" for column in index.key)
 
@@ -251,4 +255,4 @@ class SearchSink:
             monthly_index(index, settings.opensearch_prefix).alias("_index"), document_id(index).alias("_id")
         )
         deletes = [{"_op_type": "delete", **row.asDict()} for row in ids.collect()]  # a few per recompute
-        return bulk(url, deletes, wait, deleting=True)
+        return bulk(url, settings.opensearch_login, deletes, wait, deleting=True)

@@ -25,7 +25,7 @@ from testkit.published import first_difference, gold_documents, gold_points, inf
 def test_run_publishes_gold_then_only_what_a_late_event_changed(spark, small_lakehouse, published, tmp_path):
     published = copy_of(small_lakehouse, tmp_path, onto=published)
     source = checked_source(published)  # the shared landing folder: nothing new in it
-    client = influx.client(published.influxdb_url)
+    client = influx.client(published.influxdb_url, published.influxdb_login)
     searcher = search.client(published.opensearch_url)
 
     reports = pipeline.run(spark, published, source)
@@ -186,7 +186,7 @@ def test_keys_with_any_characters_the_contract_accepts_round_trip_through_both_s
     publish.run(spark, published)
 
     assert read_table(spark, published, "silver.events").count() == len(payloads)
-    points = influx_points(influx.client(published.influxdb_url), published.influxdb_database)
+    points = influx_points(influx.client(published.influxdb_url, published.influxdb_login), published.influxdb_database)
     assert first_difference(points, gold_points(spark, published)) == ""
     assert {merchant for merchant, *_ in points["gold.merchant_hourly"]} == {m for m, _ in merchants_and_skus}
     searcher = search.client(published.opensearch_url)
@@ -199,7 +199,7 @@ def test_keys_with_any_characters_the_contract_accepts_round_trip_through_both_s
     DeltaTable.forPath(spark, published.table_path("silver.events")).delete(F.col("merchant_id").isin(gone))
     gold.recompute(spark, published, [datetime(2026, 11, 24, 10, tzinfo=UTC)], "a fix")
     assert publish.run(spark, published).details["influxdb deleted"] >= len(gone)
-    points = influx_points(influx.client(published.influxdb_url), published.influxdb_database)
+    points = influx_points(influx.client(published.influxdb_url, published.influxdb_login), published.influxdb_database)
     assert first_difference(points, gold_points(spark, published)) == ""
     assert not {merchant for merchant, *_ in points["gold.merchant_hourly"]} & set(gone)
     documents = search_documents(searcher, published.opensearch_prefix)
@@ -215,7 +215,7 @@ def test_a_metric_that_becomes_null_leaves_no_old_value_in_influxdb(spark, small
     sales.update(key & (F.col("hour_start") == F.lit(row.hour_start)), {"avg_order_minor": F.lit(None)})
 
     assert publish.run(spark, published).rows_in == 1
-    points = influx_points(influx.client(published.influxdb_url), published.influxdb_database)
+    points = influx_points(influx.client(published.influxdb_url, published.influxdb_login), published.influxdb_database)
     assert (
         points["gold.merchant_hourly_sales"][(row.merchant_id, row.currency, f"{row.hour_start:%Y-%m-%dT%H:%M:%SZ}")][
             "avg_order_minor"
@@ -242,7 +242,7 @@ def test_a_publish_without_a_change_feed_rewrites_every_record_and_deletes_what_
     report = publish.run(spark, published)
 
     assert report.details["influxdb deleted"] > 0 and report.details["opensearch deleted"] > 0
-    points = influx_points(influx.client(published.influxdb_url), published.influxdb_database)
+    points = influx_points(influx.client(published.influxdb_url, published.influxdb_login), published.influxdb_database)
     documents = search_documents(search.client(published.opensearch_url), published.opensearch_prefix)
     assert not any(gone in key for records in (*points.values(), *documents.values()) for key in records)
     assert first_difference(points, gold_points(spark, published)) == ""

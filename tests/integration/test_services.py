@@ -13,10 +13,15 @@ from pathlib import Path
 import pytest
 import trino
 from confluent_kafka import Consumer, Producer
+from trino.auth import BasicAuthentication
 
+from jobs.runtime.settings import service_settings
 from jobs.runtime.waiting import wait_until
 from jobs.services import kafka, kinesis
 from jobs.services.base import LOOPBACK, free_port
+from jobs.services.influxdb import PIPELINE, READER, InfluxService
+from jobs.services.trino import PIPELINE as TRINO_PIPELINE
+from jobs.services.trino import TrinoService
 from jobs.sinks import influx, search
 
 
@@ -74,14 +79,15 @@ def assert_kinesis_round_trip(url: str) -> None:
     assert [(r["Data"], r["SequenceNumber"]) for r in records] == [(b'{"event_id": "e-1"}', put["SequenceNumber"])]
 
 
-def assert_influxdb_round_trip(url: str) -> None:
-    """Line protocol in, InfluxQL out, and the same point written again overwrites it."""
-    client = influx.client(url)
-    client.create_database("roundtrip")
+def assert_influxdb_round_trip(service: InfluxService) -> None:
+    """Line protocol in as the pipeline, InfluxQL out as the reader, and the same point written again overwrites it."""
+    service.create_database("roundtrip")
+    writer = influx.client(service.url, service.login(PIPELINE))
     for value in (1, 2):
         lines = [f"sales,merchant_id=m-1 orders={value}i 1700000000"]
-        client.write_points(lines, database="roundtrip", protocol="line", time_precision="s")
-    points = list(client.query("SELECT * FROM sales", database="roundtrip").get_points())
+        writer.write_points(lines, database="roundtrip", protocol="line", time_precision="s")
+    reader = influx.client(service.url, service.login(READER))
+    points = list(reader.query("SELECT * FROM sales", database="roundtrip").get_points())
     assert points == [{"time": "2023-11-14T22:13:20Z", "merchant_id": "m-1", "orders": 2}]
 
 
@@ -95,10 +101,25 @@ def assert_opensearch_round_trip(url: str) -> None:
     assert [(hit["_id"], hit["_source"]["units"]) for hit in hits] == [("m-1|sku-1", 2)]
 
 
-def assert_trino_round_trip(port: int) -> None:
-    cursor = trino.dbapi.connect(host=LOOPBACK, port=port, user="test").cursor()
+def assert_trino_round_trip(service: TrinoService) -> None:
+    """Over HTTPS, its certificate verified, logged in as the pipeline; a request without a login is refused."""
+    login = service.login(TRINO_PIPELINE)
+    cursor = trino.dbapi.connect(
+        host=LOOPBACK,
+        port=service.https_port,
+        http_scheme="https",
+        user=login.user,
+        auth=BasicAuthentication(login.user, login.password.reveal()),
+        verify=str(service.ca_file),
+    ).cursor()
     cursor.execute("SELECT node_version, coordinator FROM system.runtime.nodes")
     assert cursor.fetchall() == [["476", True]]
+    for port, scheme in ((service.https_port, "https"), (service.port, "http")):
+        anonymous = trino.dbapi.connect(
+            host=LOOPBACK, port=port, http_scheme=scheme, user=TRINO_PIPELINE, verify=str(service.ca_file)
+        ).cursor()
+        with pytest.raises(trino.exceptions.HttpError, match=r"error 40[13]"):
+            anonymous.execute("SELECT 1")
 
 
 @pytest.fixture
@@ -112,7 +133,7 @@ def private_env(tmp_path: Path) -> dict[str, str]:
         "LAKEHOUSE_KINESIS_PORT": str(free_port()),
         "LAKEHOUSE_INFLUXDB_PORT": str(free_port(span=2)),  # its RPC service takes the next port
         "LAKEHOUSE_OPENSEARCH_PORT": str(free_port(span=2)),  # its transport takes the next port
-        "LAKEHOUSE_TRINO_PORT": str(free_port()),
+        "LAKEHOUSE_TRINO_PORT": str(free_port(span=2)),  # its HTTPS port is the next one
     }
     yield env
     lakehouse_services("down", env=env)
@@ -144,7 +165,8 @@ def test_up_status_use_down(private_env, tmp_path):
 
     assert_kafka_round_trip(kafka_address)
     assert_kinesis_round_trip(f"http://{kinesis_address}")
-    assert_influxdb_round_trip(f"http://{LOOPBACK}:{private_env['LAKEHOUSE_INFLUXDB_PORT']}")
+    private_services = service_settings(private_env)
+    assert_influxdb_round_trip(InfluxService.configured(private_services))
 
     down = lakehouse_services("down", env=private_env)
     assert down.returncode == 0, down.stderr
@@ -171,7 +193,7 @@ def test_kafka_fixture_gives_a_live_broker(kafka_service):
 
 
 def test_influxdb_fixture_gives_a_live_server(influxdb_service):
-    assert os.environ["LAKEHOUSE_INFLUXDB_URL"] == influxdb_service
+    assert os.environ["LAKEHOUSE_INFLUXDB_URL"] == influxdb_service.url
     assert_influxdb_round_trip(influxdb_service)
 
 
@@ -181,8 +203,8 @@ def test_opensearch_fixture_gives_a_live_node(opensearch_service):
 
 
 def test_trino_fixture_gives_a_live_server(trino_service):
-    assert os.environ["LAKEHOUSE_TRINO_URL"] == trino_service
-    assert_trino_round_trip(int(trino_service.rsplit(":", 1)[1]))
+    assert os.environ["LAKEHOUSE_TRINO_URL"] == trino_service.client_url
+    assert_trino_round_trip(trino_service)
 
 
 def test_kinesis_fixture_points_boto3_at_kinesalite(kinesis_service):

@@ -20,10 +20,12 @@ from jobs.analysts import notebooks, sql, trino_register
 from jobs.devtools.synthetic import EventGenerator
 from jobs.runtime.settings import Settings
 from jobs.services.base import LOOPBACK
+from jobs.services.trino import PIPELINE
 from jobs.storage.delta import read_table
 from jobs.storage.tables import TABLES
 from jobs.transforms.money import MINOR_UNIT_EXPONENTS
 from testkit.lakehouses import SMALL_CONFIG, copy_of, land
+from testkit.servers import trino_settings
 
 GOLD_TABLES = [name for name in TABLES if name.startswith("gold.")]
 
@@ -34,12 +36,17 @@ VIEWS = [name for name, _ in trino_register.view_statements(trino_register.VIEWS
 @pytest.fixture(scope="module")
 def lakehouse(small_lakehouse, trino_service) -> Settings:
     """The shared small lakehouse (two dates, several currencies, late events), which Trino only reads."""
-    return replace(small_lakehouse.settings, trino_url=trino_service)
+    return trino_settings(small_lakehouse.settings, trino_service)
 
 
 @pytest.fixture(scope="module")
-def registration(lakehouse) -> trino_register.Registration:
-    return trino_register.register(sql.connect(lakehouse), lakehouse)
+def as_pipeline(lakehouse, trino_service) -> Settings:
+    return trino_settings(lakehouse, trino_service, PIPELINE)
+
+
+@pytest.fixture(scope="module")
+def registration(as_pipeline) -> trino_register.Registration:
+    return trino_register.register(sql.connect(as_pipeline), as_pipeline)
 
 
 @pytest.fixture(scope="module")
@@ -80,13 +87,13 @@ def assert_same_totals(spark, settings, connection, table: str) -> None:
             assert actual[name] == value, (table, name)
 
 
-def test_register_is_idempotent_and_finds_every_written_table(lakehouse, registration):
+def test_register_is_idempotent_and_finds_every_written_table(lakehouse, as_pipeline, registration):
     written = [name for name in TABLES if (Path(lakehouse.warehouse) / name.replace(".", "/") / "_delta_log").is_dir()]
     assert sorted(registration.registered) == sorted(written)
     assert registration.absent == ["ops.publish_progress"]  # written by a publish, and this run has no sinks
     assert registration.views == VIEWS
 
-    again = trino_register.register(sql.connect(lakehouse), lakehouse)
+    again = trino_register.register(sql.connect(as_pipeline), as_pipeline)
     assert again.registered == []
     assert sorted(again.known) == sorted(written)
     assert again.views == VIEWS
@@ -233,29 +240,83 @@ def test_sql_command_prints_rows_and_one_line_errors(spark, lakehouse, trino, ca
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "TABLE_NOT_FOUND" in err[0] and "no_such_table" in err[0]
 
-    assert sql.main(["SELECT 1", "--trino-url", "http://127.0.0.1:9"]) == 1
+    assert sql.main(["SELECT 1", "--trino-url", "https://127.0.0.1:9"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [
         "lakehouse sql: failed: QueryFailed: Trino is not reachable at 127.0.0.1:9 (start it with "
         "`lakehouse services up trino`)"
     ]
+    assert sql.main(["SELECT 1", "--trino-url", lakehouse.trino_url.replace("https:", "http:")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "LAKEHOUSE_TRINO_URL must be https:// to log in" in err[0], err
 
     # Another HTTP server on that port (here one that answers 404 to everything).
     server = http.server.HTTPServer((LOOPBACK, 0), QuietHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        assert sql.main(["SELECT 1", "--trino-url", f"http://{LOOPBACK}:{server.server_port}"]) == 1
+        assert sql.main(["SELECT 1", "--trino-url", f"https://{LOOPBACK}:{server.server_port}"]) == 1
     finally:
         server.shutdown()
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and f"no answer from Trino at {LOOPBACK}:{server.server_port}" in err[0], err
+    assert len(err) == 1 and f"no TLS answer from Trino at {LOOPBACK}:{server.server_port}" in err[0], err
 
 
-def test_trino_sees_new_commits_without_registering_again(spark, small_lakehouse, lakehouse, tmp_path):
+def test_the_analyst_may_only_read_and_nothing_it_tries_changes_anything(lakehouse, trino):
+    """Locked down: the analyst's login reads `lakehouse`; every way to change what analysts see is refused."""
+
+    def catalogs_and_view() -> tuple:
+        catalogs = sql.frame(trino, "SHOW CATALOGS")["Catalog"].tolist()
+        view = sql.frame(trino, "SHOW CREATE VIEW analyst.top_products")["Create View"][0]
+        return sorted(catalogs), view
+
+    before = catalogs_and_view()
+    location = "local:///gold/merchant_daily"
+    forbidden = [
+        "CREATE OR REPLACE VIEW lakehouse_registry.analyst.top_products AS SELECT 1 AS sku",
+        "DROP VIEW lakehouse_registry.analyst.top_products",
+        "CREATE SCHEMA lakehouse_registry.intruder",
+        "SELECT count(*) FROM lakehouse_registry.gold.merchant_daily",
+        f"CALL lakehouse_registry.system.register_table(schema_name => 'gold', table_name => 'copy', "
+        f"table_location => '{location}')",
+        "DROP CATALOG lakehouse",
+        "DROP CATALOG lakehouse_registry",
+        "CREATE CATALOG intruder USING delta_lake WITH (\"hive.metastore\" = 'file', "
+        "\"hive.metastore.catalog.dir\" = 'local:///x', \"fs.native-local.enabled\" = 'true', "
+        "\"local.location\" = '/tmp')",
+        "CREATE OR REPLACE VIEW analyst.top_products AS SELECT 1 AS sku",
+        "CREATE TABLE gold.intruder AS SELECT 1 AS x",
+    ]
+    for statement in forbidden:
+        with pytest.raises(sql.QueryFailed, match=r"^PERMISSION_DENIED: Access Denied"):
+            sql.frame(trino, statement)
+    assert catalogs_and_view() == before
+
+
+def test_a_wrong_password_or_an_untrusted_certificate_is_refused_in_one_line(lakehouse, capsys, monkeypatch):
+    monkeypatch.setenv("LAKEHOUSE_TRINO_URL", lakehouse.trino_url)
+    monkeypatch.setenv("LAKEHOUSE_TRINO_CA_FILE", lakehouse.trino_ca_file)
+    monkeypatch.setenv("LAKEHOUSE_TRINO_USER", PIPELINE)
+    monkeypatch.delenv("LAKEHOUSE_TRINO_PASSWORD_FILE", raising=False)
+    monkeypatch.setenv("LAKEHOUSE_TRINO_PASSWORD", "not-the-password-8c1f")
+    assert sql.main(["SELECT 1"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        f"lakehouse sql: failed: QueryFailed: Trino at {lakehouse.trino_url.removeprefix('https://')} refused the "
+        f"login of user '{PIPELINE}'"
+    ]
+    monkeypatch.setenv("LAKEHOUSE_TRINO_CA_FILE", "")  # the system's CAs, which did not sign it
+    assert sql.main(["SELECT 1"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no TLS answer from Trino" in err and "CERTIFICATE_VERIFY" in err
+    assert "not-the-password-8c1f" not in err
+
+
+def test_trino_sees_new_commits_without_registering_again(spark, small_lakehouse, lakehouse, as_pipeline, tmp_path):
     """Spark keeps writing; Trino reads each table's latest version at query time. On a copy, registered once (the
     last test of the module: the catalog then points at the copy)."""
     copy = copy_of(small_lakehouse, tmp_path, onto=lakehouse)
-    trino_register.register(sql.connect(copy), copy)
+    copy_as_pipeline = replace(copy, trino_login=as_pipeline.trino_login)
+    trino_register.register(sql.connect(copy_as_pipeline), copy_as_pipeline)
     trino = sql.connect(copy)
     before = one_row(trino, "SELECT count(*) AS n FROM silver.events")["n"]
     later = replace(SMALL_CONFIG, events=300, hours=1, seed=6, start=datetime(2026, 11, 23, 1, tzinfo=UTC))
@@ -266,4 +327,4 @@ def test_trino_sees_new_commits_without_registering_again(spark, small_lakehouse
     assert after > before
     assert after == read_table(spark, copy, "silver.events").count()
     assert_same_totals(spark, copy, trino, "gold.merchant_hourly")
-    assert trino_register.register(sql.connect(copy), copy).registered == []
+    assert trino_register.register(sql.connect(copy_as_pipeline), copy_as_pipeline).registered == []

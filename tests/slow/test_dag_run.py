@@ -17,6 +17,7 @@ from jobs import gold
 from jobs.hour_checks import StaleHour, check_freshness
 from jobs.runtime.arguments import Slice
 from jobs.runtime.settings import REPO_ROOT
+from jobs.services.influxdb import PIPELINE
 from jobs.storage.delta import read_table
 from jobs.storage.tables import MERCHANT_HOURLY
 from testkit.events import event, order
@@ -40,6 +41,7 @@ def hour_events(hour: datetime) -> list:
 
 def test_an_hourly_dag_run_takes_the_hours_events_to_fresh_published_gold(tmp_path, spark, settings, influxdb_service):
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    influxdb_service.create_database("dag_run")
     landing = tmp_path / "landing"
     landing.mkdir()
     payloads = hour_events(hour)
@@ -52,7 +54,7 @@ def test_an_hourly_dag_run_takes_the_hours_events_to_fresh_published_gold(tmp_pa
         # One sink: each task is a spark-submit of its own, a cold JVM of 50-70 s on these two cores
         # (the DAG's one task per sink is checked in integration/test_dags.py).
         "LAKEHOUSE_SINKS": "influxdb",
-        "LAKEHOUSE_INFLUXDB_URL": influxdb_service,
+        "LAKEHOUSE_INFLUXDB_URL": influxdb_service.url,
         "LAKEHOUSE_INFLUXDB_DATABASE": "dag_run",
         "LAKEHOUSE_MASTER": "local[2]",
         "LAKEHOUSE_SHUFFLE_PARTITIONS": "1",
@@ -84,7 +86,13 @@ def test_an_hourly_dag_run_takes_the_hours_events_to_fresh_published_gold(tmp_pa
     )
 
     # The freshness check itself: gold that changed after the publish makes the hour stale, naming the sink.
-    published = replace(settings, sinks=("influxdb",), influxdb_database="dag_run", influxdb_url=influxdb_service)
+    published = replace(
+        settings,
+        sinks=("influxdb",),
+        influxdb_database="dag_run",
+        influxdb_url=influxdb_service.url,
+        influxdb_login=influxdb_service.login(PIPELINE),
+    )
     assert "is published" in check_freshness(spark, published, Slice(hour.date(), hour.hour))
     gold.recompute(spark, published, [hour], "a rerun nobody published")
     with pytest.raises(StaleHour, match=r"influxdb gold\.merchant_hourly"):

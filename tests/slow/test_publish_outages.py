@@ -72,7 +72,7 @@ def test_a_server_stopped_mid_publish_leaves_the_rest_pending_and_the_next_publi
     assert time.monotonic() - started < 90.0 + 60
     pending = len(MEASUREMENTS) + len(INDICES) - len(done)
     assert report.rows_in == pending
-    client = influx.client(published.influxdb_url)
+    client = influx.client(published.influxdb_url, published.influxdb_login)
     assert first_difference(influx_points(client, published.influxdb_database), gold_points(spark, published)) == ""
     searcher = search.client(published.opensearch_url)
     assert (
@@ -114,7 +114,7 @@ def test_a_continuous_run_publishes_what_gold_recomputes_and_rides_out_a_sink_ou
         "LAKEHOUSE_SHUFFLE_PARTITIONS": "1",
         "LAKEHOUSE_DRIVER_MEMORY": "1g",
     }
-    client = influx.client(published.influxdb_url)
+    client = influx.client(published.influxdb_url, published.influxdb_login)
     searcher = search.client(published.opensearch_url)
 
     def gold_exists() -> bool:  # the run creates the tables once Spark has started

@@ -3,17 +3,24 @@
 `fetch` downloads the pinned .deb with `apt-get download` and unpacks it into .services/influxdb with `dpkg-deb -x`:
 nothing is installed system-wide and nothing is started by the package. The server runs with a config of our own:
 data, meta and WAL under <run dir>/influxdb/data, HTTP on loopback only, no usage reporting, no internal monitor
-database.
+database, and authentication on. Three users, each with a random password kept in <run dir>/influxdb/secrets/
+(readable by the owner only): `admin` (creates databases and users), `pipeline` (reads and writes the databases it
+is granted: what `lakehouse publish` logs in as) and `reader` (reads them: the portal and analysts). `set_up`
+creates them and the default database once the server is up; `create_database` adds another (tests, benchmarks).
 """
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
+from typing import Any
 
+from jobs.runtime.settings import DEFAULTS, Login, Secret
 from jobs.services.base import Service, fetch_once, http_check, run_tool
 
 HERE = Path(__file__).resolve().parent
 PACKAGE_PIN = HERE / "package.txt"  # `name=version` of the Debian package
+ADMIN, PIPELINE, READER = "admin", "pipeline", "reader"
 
 
 class InfluxService(Service):
@@ -29,6 +36,12 @@ class InfluxService(Service):
     def config_file(self) -> Path:
         return self.home / "influxdb.conf"
 
+    def password_file(self, user: str) -> Path:
+        return self.home / "secrets" / f"{user}.password"
+
+    def login(self, user: str) -> Login:
+        return Login(user, Secret(self.password_file(user).read_text().strip()))
+
     def fetch(self) -> None:
         fetch_once(self.fetch_dir / ".fetched", [PACKAGE_PIN], self._download)
 
@@ -43,6 +56,12 @@ class InfluxService(Service):
 
     def prepare(self) -> None:
         super().prepare()
+        for user in (ADMIN, PIPELINE, READER):
+            file = self.password_file(user)
+            if not file.exists():  # kept across restarts and data wipes: clients keep working
+                file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                file.touch(mode=0o600)
+                file.write_text(secrets.token_urlsafe(24) + "\n")
         data = self.data_dir
         self.config_file.write_text(
             f"""reporting-disabled = true
@@ -62,6 +81,7 @@ bind-address = "127.0.0.1:{self.port + 1}"
 [http]
   enabled = true
   bind-address = "127.0.0.1:{self.port}"
+  auth-enabled = true
   log-enabled = false
   max-body-size = 0
 """
@@ -73,5 +93,39 @@ bind-address = "127.0.0.1:{self.port + 1}"
     def healthy(self) -> bool:
         return http_check(self.port, "/ping", lambda response: response.status == 204, timeout=1.0)
 
+    def admin_client(self) -> Any:
+        from jobs.sinks.influx import client
+
+        return client(self.url, self.login(ADMIN))
+
+    def set_up(self) -> None:
+        """The users and the default database."""
+        from influxdb.exceptions import InfluxDBClientError
+
+        from jobs.sinks.influx import client
+
+        try:
+            existing = {user["user"] for user in self.admin_client().get_list_users()}
+        except InfluxDBClientError:  # a new data dir, no user yet: InfluxDB lets anyone create the first admin, once
+            admin = self.login(ADMIN)
+            client(self.url).create_user(admin.user, admin.password.reveal(), admin=True)
+            existing = {ADMIN}
+        for user in (PIPELINE, READER):
+            if user not in existing:
+                self.admin_client().create_user(user, self.login(user).password.reveal())
+        self.create_database(DEFAULTS["influxdb_database"])
+
+    def create_database(self, database: str) -> None:
+        """Create `database` (if missing) with `pipeline` allowed to read and write it and `reader` to read it."""
+        admin_client = self.admin_client()
+        admin_client.create_database(database)
+        admin_client.grant_privilege("all", database, PIPELINE)
+        admin_client.grant_privilege("read", database, READER)
+
     def exports(self) -> dict[str, str]:
-        return {"LAKEHOUSE_INFLUXDB_URL": self.url}
+        """The server and the pipeline's login (its password as a file: never printed)."""
+        return {
+            "LAKEHOUSE_INFLUXDB_URL": self.url,
+            "LAKEHOUSE_INFLUXDB_USER": PIPELINE,
+            "LAKEHOUSE_INFLUXDB_PASSWORD_FILE": str(self.password_file(PIPELINE)),
+        }

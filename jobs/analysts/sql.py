@@ -50,11 +50,22 @@ def connect(settings: Settings, schema: str | None = None) -> trino.dbapi.Connec
         http_scheme=url.scheme,
         user=login.user,
         auth=BasicAuthentication(login.user, login.password.reveal()),
-        verify=settings.trino_ca_file or True,
+        http_session=https_session(settings.trino_ca_file),
         catalog=CATALOG,
         schema=schema,
         source="merchant-insights",
     )
+
+
+def https_session(ca_file: str) -> requests.Session:
+    """HTTP for a Trino client, verifying the server's certificate against `ca_file` (the system's CAs when empty).
+    requests lets REQUESTS_CA_BUNDLE override a session's own `verify` (psf/requests#3829), so a session with a CA
+    file of its own does not read the environment."""
+    session = requests.Session()
+    if ca_file:
+        session.verify = ca_file
+        session.trust_env = False
+    return session
 
 
 @contextmanager
@@ -65,12 +76,14 @@ def trino_errors(connection: trino.dbapi.Connection) -> Iterator[None]:
         yield
     except TrinoQueryError as error:
         raise QueryFailed(f"{error.error_name}: {error.message}") from None
-    except requests.exceptions.SSLError as error:
-        raise QueryFailed(
-            f"no TLS answer from Trino at {where}: {first_line(error)[:160]} (is it Trino? is "
-            "LAKEHOUSE_TRINO_CA_FILE the CA that signed its certificate?)"
-        ) from None
-    except (TrinoConnectionError, requests.exceptions.ConnectionError):
+    except (TrinoConnectionError, requests.exceptions.ConnectionError) as error:
+        # The client wraps what requests raised; a failed TLS handshake is not a server that is down.
+        cause = error if isinstance(error, requests.exceptions.SSLError) else error.__context__
+        if isinstance(cause, requests.exceptions.SSLError):
+            raise QueryFailed(
+                f"no TLS answer from Trino at {where}: {first_line(cause)[-160:]} (is it Trino? is "
+                "LAKEHOUSE_TRINO_CA_FILE the CA that signed its certificate?)"
+            ) from None
         raise QueryFailed(f"Trino is not reachable at {where} (start it with `lakehouse services up trino`)") from None
     except trino.exceptions.HttpError as error:  # e.g. another server on that port; its body may be a page of HTML
         status = str(error).split(":", 1)[0]

@@ -15,6 +15,7 @@ import trino
 from confluent_kafka import Consumer, Producer
 from trino.auth import BasicAuthentication
 
+from jobs.analysts import sql
 from jobs.runtime.settings import service_settings
 from jobs.runtime.waiting import wait_until
 from jobs.services import kafka, kinesis
@@ -110,13 +111,17 @@ def assert_trino_round_trip(service: TrinoService) -> None:
         http_scheme="https",
         user=login.user,
         auth=BasicAuthentication(login.user, login.password.reveal()),
-        verify=str(service.ca_file),
+        http_session=sql.https_session(str(service.ca_file)),
     ).cursor()
     cursor.execute("SELECT node_version, coordinator FROM system.runtime.nodes")
     assert cursor.fetchall() == [["476", True]]
     for port, scheme in ((service.https_port, "https"), (service.port, "http")):
         anonymous = trino.dbapi.connect(
-            host=LOOPBACK, port=port, http_scheme=scheme, user=TRINO_PIPELINE, verify=str(service.ca_file)
+            host=LOOPBACK,
+            port=port,
+            http_scheme=scheme,
+            user=TRINO_PIPELINE,
+            http_session=sql.https_session(str(service.ca_file)),
         ).cursor()
         with pytest.raises(trino.exceptions.HttpError, match=r"error 40[13]"):
             anonymous.execute("SELECT 1")

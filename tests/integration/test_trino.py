@@ -261,13 +261,15 @@ def test_sql_command_prints_rows_and_one_line_errors(spark, lakehouse, trino, ca
     assert len(err) == 1 and f"no TLS answer from Trino at {LOOPBACK}:{server.server_port}" in err[0], err
 
 
-def test_the_analyst_may_only_read_and_nothing_it_tries_changes_anything(lakehouse, trino):
+def test_the_analyst_may_only_read_and_nothing_it_tries_changes_anything(lakehouse, as_pipeline, trino):
     """Locked down: the analyst's login reads `lakehouse`; every way to change what analysts see is refused."""
+    pipeline = sql.connect(as_pipeline)
 
-    def catalogs_and_view() -> tuple:
-        catalogs = sql.frame(trino, "SHOW CATALOGS")["Catalog"].tolist()
-        view = sql.frame(trino, "SHOW CREATE VIEW analyst.top_products")["Create View"][0]
-        return sorted(catalogs), view
+    def catalogs_and_view() -> tuple:  # seen by the pipeline: the analyst may not read a view's definition
+        catalogs = sql.frame(pipeline, "SHOW CATALOGS")["Catalog"].tolist()
+        view = sql.frame(pipeline, "SHOW CREATE VIEW analyst.top_products")["Create View"][0]
+        schemas = sql.frame(pipeline, "SHOW SCHEMAS FROM lakehouse_registry")["Schema"].tolist()
+        return sorted(catalogs), view, sorted(schemas)
 
     before = catalogs_and_view()
     location = "local:///gold/merchant_daily"
@@ -290,6 +292,7 @@ def test_the_analyst_may_only_read_and_nothing_it_tries_changes_anything(lakehou
         with pytest.raises(sql.QueryFailed, match=r"^PERMISSION_DENIED: Access Denied"):
             sql.frame(trino, statement)
     assert catalogs_and_view() == before
+    assert "intruder" not in before[0] and "intruder" not in before[2]
 
 
 def test_a_wrong_password_or_an_untrusted_certificate_is_refused_in_one_line(lakehouse, capsys, monkeypatch):

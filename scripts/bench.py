@@ -31,6 +31,7 @@ from jobs.runtime.settings import service_settings, settings_from
 from jobs.services.base import free_port
 from jobs.services.influxdb import PIPELINE, InfluxService
 from jobs.services.opensearch import OpenSearchService
+from jobs.services.trino import PIPELINE as TRINO_PIPELINE
 from jobs.services.trino import TrinoService
 from jobs.sinks import search
 from jobs.sources import FileSource
@@ -147,11 +148,19 @@ def trino_merchant_query(spark, settings, days: int = 30, runs: int = 10) -> Non
     print(f"trino   copied {last} of gold.merchant_hourly to {days} days in {time.monotonic() - started:.1f} s")
 
     own_trino = replace(
-        service_settings(), run_dir=Path(settings.warehouse).parent / "run", port_overrides={"trino": free_port()}
+        service_settings(),
+        run_dir=Path(settings.warehouse).parent / "run",
+        port_overrides={"trino": free_port(span=2)},  # HTTPS on the next port
     )
     services.up(["trino"], settings=own_trino, quiet=True)
     try:
-        settings = replace(settings, trino_url=TrinoService.configured(own_trino).url)
+        trino = TrinoService.configured(own_trino)
+        settings = replace(
+            settings,
+            trino_url=trino.client_url,
+            trino_ca_file=str(trino.ca_file),
+            trino_login=trino.login(TRINO_PIPELINE),
+        )
         with sql.connect(settings) as connection:
             trino_register.register(connection, settings)
             print_merchant_query_latency(connection, last, days, runs)

@@ -12,35 +12,21 @@ A script that prints measured figures, not a test: nothing here asserts a speed.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import time
 from pathlib import Path
 
-from bench import jvm_peak_rss_mib  # scripts/ is on the path of a script run from it
 from pyspark.sql import functions as F
 
+from bench import jvm_peak_rss_mib  # scripts/ is on the path of a script run from it
 from jobs import bronze
-from jobs.devtools.synthetic import EventGenerator, GeneratorConfig
+from jobs.devtools.generate import write_big_file
 from jobs.runtime.session import build_session
 from jobs.runtime.settings import settings_from
 from jobs.sources import FileSource
 from jobs.storage.delta import read_table
 
 GIB = 1 << 30
-
-
-def write_big_file(landing: Path, size: int) -> None:
-    """One file of at least `size` bytes: 200,000 synthetic events, repeated; it appears under its name when done."""
-    config = GeneratorConfig(events=200_000, hours=24)
-    block = "".join(line + "\n" for batch in EventGenerator(config).records_by_arrival_hour() for line in batch)
-    data = block.encode()
-    landing.mkdir(parents=True, exist_ok=True)
-    partial = landing / ".big.jsonl.partial"
-    with partial.open("wb") as out:
-        for _ in range(-(-size // len(data))):
-            out.write(data)
-    os.replace(partial, landing / "big.jsonl")
 
 
 def main() -> None:
@@ -54,7 +40,7 @@ def main() -> None:
     landing = Path(args.landing).resolve() if args.landing else root / f"big-file-{args.gib:g}gib"
     if not landing.is_dir():
         started = time.monotonic()
-        write_big_file(landing, int(args.gib * GIB))
+        write_big_file(landing / "big.jsonl", int(args.gib * GIB))
         print(f"wrote {landing / 'big.jsonl'} in {time.monotonic() - started:.1f} s")
     files = sorted(path for path in landing.iterdir() if not path.name.startswith((".", "_")))
     size = sum(path.stat().st_size for path in files)

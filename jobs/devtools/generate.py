@@ -41,6 +41,22 @@ def write_hour_files(out_dir: Path, config: GeneratorConfig, batches: list[list[
     return written
 
 
+def write_big_file(path: Path, size: int) -> int:
+    """One JSON Lines file of at least `size` bytes: 200,000 synthetic events, repeated (copies, as a resend makes);
+    it appears under its name only when complete. Returns its lines."""
+    config = GeneratorConfig(events=200_000, hours=24)
+    block = "".join(line + "\n" for batch in EventGenerator(config).records_by_arrival_hour() for line in batch)
+    data = block.encode()
+    repeats = -(-size // len(data))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    with partial.open("wb") as out:
+        for _ in range(repeats):
+            out.write(data)
+    os.replace(partial, path)
+    return repeats * block.count("\n")
+
+
 def build_parser() -> JobArgumentParser:
     defaults = GeneratorConfig()
     parser = command_parser("generate", __doc__)

@@ -26,7 +26,7 @@ from jobs.analysts import sql, trino_register
 from jobs.devtools.generate import write_hour_files
 from jobs.devtools.synthetic import EventGenerator, GeneratorConfig
 from jobs.quality.gate import day_results
-from jobs.runtime.session import build_session
+from jobs.runtime.session import build_session, jvm_peak_rss_mib
 from jobs.runtime.settings import service_settings, settings_from
 from jobs.services.base import free_port
 from jobs.services.influxdb import PIPELINE, InfluxService
@@ -36,14 +36,6 @@ from jobs.services.trino import TrinoService
 from jobs.sinks import search
 from jobs.sources import FileSource
 from jobs.storage.delta import read_table, single_row
-
-
-def jvm_peak_rss_mib(spark) -> float:
-    pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:

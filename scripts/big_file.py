@@ -18,10 +18,9 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from bench import jvm_peak_rss_mib  # scripts/ is on the path of a script run from it
 from jobs import bronze
 from jobs.devtools.generate import write_big_file
-from jobs.runtime.session import build_session
+from jobs.runtime.session import build_session, jvm_peak_rss_mib
 from jobs.runtime.settings import settings_from
 from jobs.sources import FileSource
 from jobs.storage.delta import read_table

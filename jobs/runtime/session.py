@@ -62,3 +62,12 @@ def spark_session(settings: Settings, app_name: str) -> Iterator[SparkSession]:
         yield spark
     finally:
         spark.stop()
+
+
+def jvm_peak_rss_mib(spark: SparkSession) -> float:
+    """The peak resident memory of the session's JVM so far (its VmHWM), in MiB: what the benchmarks report."""
+    pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()  # type: ignore[union-attr]
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")

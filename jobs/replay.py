@@ -3,8 +3,8 @@
 The recovery path after an upstream bug, a validation fix or a new schema version. `lakehouse replay-quarantine
 --from D --to D [--reason R]` takes the records quarantined (ingested) on those UTC dates that no replay has moved
 yet, validates them with the current schema registry, and then, in this order:
-1. inserts the events that now pass into silver.events (insert-only MERGE on event_id: copies are still dropped,
-   whether of each other or of events already in silver), after the silver quality gate;
+1. inserts the events that now pass into silver.events (silver's insert-only MERGE on event_id: copies are still
+   dropped, whether of each other or of events already in silver), after the silver quality gate;
 2. recomputes the gold hours (and dates) of those events;
 3. sets `replayed_at` on their quarantine rows, which keep their payload and original reason.
 A replay cut short is rerun as it is: its marks come last, and steps 1 and 2 are idempotent. A second replay finds
@@ -30,10 +30,10 @@ from jobs.runtime.exits import run_entry
 from jobs.runtime.progress import StageReport
 from jobs.runtime.session import spark_session
 from jobs.runtime.settings import Settings, UsageError, settings_from
-from jobs.silver import first_copies, validated_records
+from jobs.silver import add_events, first_copies, validated_records
 from jobs.storage.batch_health import BatchHealth
 from jobs.storage.batch_health import record as record_health
-from jobs.storage.delta import ensure_tables, insert_missing, is_in, read_table, single_row
+from jobs.storage.delta import ensure_tables, is_in, read_table, single_row
 from jobs.storage.tables import BATCH_HEALTH, GOLD_TABLES, QUARANTINE, SILVER_EVENTS
 from jobs.transforms.contract import registry_of
 
@@ -81,7 +81,7 @@ def replay(spark: SparkSession, settings: Settings, first: date, last: date, rea
             return report.finish()
         if passing:
             gate.check(settings, SILVER_EVENTS.name, accepted, label)
-            inserted = insert_missing(spark, settings, SILVER_EVENTS.name, accepted, "t.event_id = s.event_id")
+            inserted = add_events(spark, settings, accepted)
             # Every passing event's hour, not only those inserted now: a replay cut short after its insert must
             # still recompute them when rerun.
             hours = gold.rows_per_hour(accepted)

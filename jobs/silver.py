@@ -1,17 +1,18 @@
 """Silver: validate, type and de-duplicate what bronze landed; rejected records go to silver.quarantine.
 
 Incremental runs follow bronze as a stream (checkpoint <checkpoints>/silver). `--date D [--hour H]` reprocesses the
-bronze records ingested in that UTC slice. Both write only with insert-only MERGEs (silver.events on event_id,
-quarantine on the record's source position), so reprocessing adds nothing that is already there and a copy of an
-event counts once however far apart the copies arrive. Spark-submit: `spark-submit jobs/silver.py [flags]`.
+bronze records ingested in that UTC slice. Both write only with insert-only MERGEs (silver.events on event_id within
+the event's date and the dates on either side, quarantine on the record's source position), so reprocessing adds
+nothing that is already there and a resend of an event counts once however far apart the copies arrive.
+Spark-submit: `spark-submit jobs/silver.py [flags]`.
 """
 
 from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Iterable
+from datetime import date, timedelta
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -78,7 +79,28 @@ def add_new(
             f"t.{is_in('ingest_date', dates)} AND t.ingest_date = s.ingest_date "
             "AND t.source_position = s.source_position",
         )
-    return insert_missing(spark, settings, EVENTS, accepted, "t.event_id = s.event_id")
+    return add_events(spark, settings, accepted)
+
+
+def copy_match(event_dates: Iterable[date]) -> str:
+    """The MERGE condition that finds, in silver.events, a copy of an event being added: the same event_id on the
+    event's UTC date or a date on either side. A resend carries the same `occurred_at` (DESIGN.md §4), so nothing
+    further is looked at; the literal dates prune silver's partitions, so the check's cost grows with the batch,
+    not with the table."""
+    dates = {day + timedelta(days=shift) for day in event_dates for shift in (-1, 0, 1)}
+    return (
+        f"t.{is_in('event_date', dates)} "
+        "AND t.event_date BETWEEN date_sub(s.event_date, 1) AND date_add(s.event_date, 1) "
+        "AND t.event_id = s.event_id"
+    )
+
+
+def add_events(spark: SparkSession, settings: Settings, accepted: DataFrame) -> int:
+    """Insert the accepted events (first copies) of which silver.events holds no copy; returns how many."""
+    dates = [row["event_date"] for row in accepted.select("event_date").distinct().collect()]  # a few
+    if not dates:
+        return 0
+    return insert_missing(spark, settings, EVENTS, accepted, copy_match(dates))
 
 
 def process_records(

@@ -82,13 +82,14 @@ def rebuild_silver_day(spark: SparkSession, settings: Settings, day: date, repor
     ) -> int:
         replace_where(settings, QUARANTINE.name, quarantined_records(validated), is_in("ingest_date", [day]))
         version = table_version(spark, settings, SILVER_EVENTS.name)
+        same_event = silver.copy_match(row["event_date"] for row in accepted.select("event_date").distinct().collect())
         # A copy accepted today that arrived before the one silver holds from another day replaces it: the hour
         # of the replaced copy loses the event.
         replaced_elsewhere = (
             read_table(spark, settings, SILVER_EVENTS.name)
             .alias("t")
             .filter(f"NOT ({ingested_on(day)})")
-            .join(accepted.alias("s"), F.expr(f"t.event_id = s.event_id AND {REPLACES}"), "left_semi")
+            .join(accepted.alias("s"), F.expr(f"{same_event} AND {REPLACES}"), "left_semi")
         )
         hours.update(event_hours(replaced_elsewhere))
         written = replace_in_scope(
@@ -96,7 +97,7 @@ def rebuild_silver_day(spark: SparkSession, settings: Settings, day: date, repor
             settings,
             SILVER_EVENTS.name,
             accepted,
-            match="t.event_id = s.event_id",
+            match=same_event,
             scope=ingested_on(day),
             replaces=REPLACES,
         )

@@ -27,7 +27,8 @@ from jobs.storage.tables import (
 )
 
 BATCH_POINTS = 5_000
-DELETIONS_PER_REQUEST = 500
+DELETIONS_PER_REQUEST = 20  # statements, each of up to SELECTORS_PER_DELETE points
+SELECTORS_PER_DELETE = 500
 # A gold table's slice is often one file, so one task: its lines are spread over this many writers (both cores
 # here; more measured no faster, the server being the other bottleneck).
 WRITERS = 2
@@ -81,29 +82,34 @@ def influxql_string(value: Column) -> Column:
     return F.concat(F.lit("'"), F.regexp_replace(value, r"([\\'])", r"\\$1"), F.lit("'"))
 
 
-def point_deletion(measurement: Measurement) -> Column:
-    """The InfluxQL statement that deletes the row's point: its tags (a null one is a tag the point does not have,
-    which InfluxQL matches as '') and its second."""
+def point_selector(measurement: Measurement) -> Column:
+    """The InfluxQL condition that selects the row's series: its tags (a null one is a tag the point does not have,
+    which InfluxQL matches as '')."""
     tags = [
         F.concat(F.lit(f'"{tag}" = '), F.coalesce(influxql_string(F.col(tag)), F.lit("''"))) for tag in measurement.tags
     ]
-    second = epoch_seconds(F.col(measurement.time))
-    return F.concat(
-        F.lit(f'DELETE FROM "{measurement.name}" WHERE '),
-        F.concat_ws(" AND ", *tags),
-        F.lit(" AND time >= "),
-        second.cast("string"),
-        F.lit("s AND time < "),
-        (second + 1).cast("string"),
-        F.lit("s"),
-    )
+    return F.concat(F.lit("("), F.concat_ws(" AND ", *tags), F.lit(")"))
+
+
+def deletion_statements(measurement: str, points: Iterable[tuple[int, str]]) -> list[str]:
+    """DELETE statements for (epoch second, series selector) points: one per second and up to SELECTORS_PER_DELETE
+    series, their selectors joined by OR. InfluxDB's cost is per statement (each walks the shards), so one
+    statement per point made a first publish with thousands of null metrics time out."""
+    by_second: dict[int, list[str]] = {}
+    for second, selector in points:
+        by_second.setdefault(second, []).append(selector)
+    return [
+        f'DELETE FROM "{measurement}" WHERE ({" OR ".join(chunk)}) AND time >= {second}s AND time < {second + 1}s'
+        for second, selectors in sorted(by_second.items())
+        for chunk in batches(selectors, SELECTORS_PER_DELETE)
+    ]
 
 
 def with_line(measurement: Measurement) -> Callable[[DataFrame], DataFrame]:
-    """Gold rows -> `line`, the row as a line-protocol point, and `deletion`, the statement that deletes the point
-    first when a field is null. Tags and fields in key order, as the client library writes them; a null field is
-    left out (InfluxDB has no null), and a point written again keeps the fields it is not given: without the
-    deletion, a metric that became null would keep its old value."""
+    """Gold rows -> `line`, the row as a line-protocol point, its `second`, and `delete_where`, the selector of its
+    series when a field is null (its point is deleted first). Tags and fields in key order, as the client library
+    writes them; a null field is left out (InfluxDB has no null), and a point written again keeps the fields it is
+    not given: without the deletion, a metric that became null would keep its old value."""
 
     def transform(rows: DataFrame) -> DataFrame:
         tags = [F.concat(F.lit(f"{tag}="), escape_tag(F.col(tag))) for tag in sorted(measurement.tags)]
@@ -117,11 +123,16 @@ def with_line(measurement: Measurement) -> Callable[[DataFrame], DataFrame]:
         }
         field_set = F.concat_ws(",", *[fields[name] for name in sorted(fields)])
         series = F.concat_ws(",", F.lit(measurement.name), *tags)
-        line = F.concat_ws(" ", series, field_set, epoch_seconds(F.col(measurement.time)).cast("string"))
+        second = epoch_seconds(F.col(measurement.time))
+        line = F.concat_ws(" ", series, field_set, second.cast("string"))
         any_null = F.lit(False)
         for value in values.values():
             any_null = any_null | value.isNull()
-        return rows.select(line.alias("line"), F.when(any_null, point_deletion(measurement)).alias("deletion"))
+        return rows.select(
+            line.alias("line"),
+            second.alias("second"),
+            F.when(any_null, point_selector(measurement)).alias("delete_where"),
+        )
 
     return transform
 
@@ -168,15 +179,21 @@ def server(url: str) -> Server:
 
 
 def write_points(
-    url: str, login: Login, database: str, points: Iterable[tuple[str, str | None]], max_wait_seconds: float
+    url: str,
+    login: Login,
+    database: str,
+    measurement: str,
+    points: Iterable[tuple[str, int, str | None]],
+    max_wait_seconds: float,
 ) -> int:
-    """Write (line, deletion) points in batches of BATCH_POINTS, each batch's deletions first; returns how many
-    points. Runs in a Spark task."""
+    """Write (line, second, delete_where) points in batches of BATCH_POINTS, each batch's deletions first; returns
+    how many points. Runs in a Spark task."""
     influx = client(url, login)
     written = 0
     for batch in batches(points, BATCH_POINTS):
-        delete_points(influx, url, database, [deletion for _, deletion in batch if deletion], max_wait_seconds)
-        lines = [line for line, _ in batch]
+        doomed = [(second, selector) for _, second, selector in batch if selector]
+        delete_points(influx, url, database, deletion_statements(measurement, doomed), max_wait_seconds)
+        lines = [line for line, _, _ in batch]
         deliver(
             server(url),
             partial(influx.write_points, lines, database=database, protocol="line", time_precision="s"),
@@ -212,10 +229,20 @@ class InfluxSink:
 
     def write(self, settings: Settings, table: str, rows: DataFrame) -> int:
         url, database, wait = settings.influxdb_url, settings.influxdb_database, settings.publish_max_wait_seconds
-        login = settings.influxdb_login
-        points = rows.transform(with_line(MEASUREMENTS[table])).repartition(WRITERS)
+        login, measurement = settings.influxdb_login, MEASUREMENTS[table]
+        # In time order within each writer, so that a batch's deletions fall in few seconds: few statements.
+        points = rows.transform(with_line(measurement)).repartition(WRITERS).sortWithinPartitions("second")
         return points.rdd.mapPartitions(
-            lambda part: [write_points(url, login, database, ((row.line, row.deletion) for row in part), wait)]
+            lambda part: [
+                write_points(
+                    url,
+                    login,
+                    database,
+                    measurement.name,
+                    ((row.line, row.second, row.delete_where) for row in part),
+                    wait,
+                )
+            ]
         ).sum()
 
     def held_keys(self, spark: SparkSession, settings: Settings, table: str) -> DataFrame:
@@ -245,9 +272,11 @@ class InfluxSink:
         )
 
     def delete(self, settings: Settings, table: str, gone: DataFrame) -> int:
-        statements = gone.select(point_deletion(MEASUREMENTS[table]).alias("deletion"))
-        deletions = [row.deletion for row in statements.collect()]  # a few per recompute
+        measurement = MEASUREMENTS[table]
+        selected = gone.select(epoch_seconds(F.col(measurement.time)).alias("second"), point_selector(measurement))
+        points = [(row[0], row[1]) for row in selected.collect()]  # a few per recompute
         url = settings.influxdb_url
         influx = client(url, settings.influxdb_login)
-        delete_points(influx, url, settings.influxdb_database, deletions, settings.publish_max_wait_seconds)
-        return len(deletions)
+        statements = deletion_statements(measurement.name, points)
+        delete_points(influx, url, settings.influxdb_database, statements, settings.publish_max_wait_seconds)
+        return len(points)

@@ -98,7 +98,8 @@ def test_a_sum_beyond_64_bits_is_left_out_of_the_point_and_the_document_and_the_
     frame = spark.createDataFrame([sales], TABLES["gold.merchant_hourly_sales"].ddl)
     [point] = frame.transform(with_line(MEASUREMENTS["gold.merchant_hourly_sales"])).collect()
     assert f"gross_minor={-(2**63)}i" in point["line"] and "net_minor" not in point["line"]
-    assert point["deletion"].startswith('DELETE FROM "merchant_hourly_sales" WHERE ')
+    assert point["delete_where"] == """("merchant_id" = 'm-1' AND "currency" = 'EUR')"""
+    assert point["second"] == int(hour.replace(tzinfo=UTC).timestamp())
 
 
 def test_search_documents_built_in_spark_have_key_ids_monthly_indices_and_explicit_mappings(spark):

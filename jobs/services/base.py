@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 import shutil
 import socket
 import subprocess
@@ -15,7 +16,7 @@ from http.client import HTTPResponse
 from pathlib import Path
 from typing import ClassVar, Self
 
-from jobs.runtime.settings import SERVICES_HOME, ServiceSettings, service_settings
+from jobs.runtime.settings import SERVICES_HOME, Login, Secret, ServiceSettings, service_settings
 
 LOOPBACK = "127.0.0.1"
 
@@ -60,6 +61,22 @@ class Service(ABC):
     @property
     def pid_file(self) -> Path:
         return self.home / f"{self.name}.pid"
+
+    def password_file(self, user: str) -> Path:
+        """Where the password of `user` (or another secret of the service) is kept, readable by the owner only."""
+        return self.home / "secrets" / f"{user}.password"
+
+    def secret(self, user: str) -> str:
+        """The password of `user`, made at random the first time and kept: clients keep working across restarts
+        and data wipes."""
+        file = self.password_file(user)
+        if not file.exists():
+            file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_file(file).write_text(secrets.token_urlsafe(32) + "\n")
+        return file.read_text().strip()
+
+    def login(self, user: str) -> Login:
+        return Login(user, Secret(self.secret(user)))
 
     @property
     def address(self) -> str:
@@ -172,6 +189,13 @@ def fetch_once(stamp: Path, inputs: Sequence[Path], fetch: Callable[[], None]) -
         fetch()
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(digest + "\n")
+
+
+def private_file(path: Path) -> Path:
+    """`path`, created readable by its owner only."""
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    return path
 
 
 def run_tool(command: list[str], what: str, cwd: Path | None = None) -> None:

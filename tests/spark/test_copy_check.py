@@ -3,6 +3,8 @@ a resend carries the same occurred_at), so its cost grows with the batch, not wi
 
 from __future__ import annotations
 
+from datetime import date
+
 from jobs import silver
 from jobs.storage.delta import ensure_tables, read_table
 from jobs.storage.tables import SILVER_EVENTS
@@ -30,8 +32,6 @@ def test_a_copy_is_found_on_its_date_and_the_dates_beside_it_and_nowhere_else(sp
 
 
 def test_the_copy_match_names_only_the_batch_dates_and_their_neighbours():
-    from datetime import date
-
     match = silver.copy_match([date(2026, 11, 24), date(2026, 11, 25)])
     assert match.startswith(
         "t.event_date IN (DATE '2026-11-23', DATE '2026-11-24', DATE '2026-11-25', DATE '2026-11-26') "

@@ -11,11 +11,10 @@ creates them and the default database once the server is up; `create_database` a
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Any
 
-from jobs.runtime.settings import DEFAULTS, Login, Secret
+from jobs.runtime.settings import DEFAULTS
 from jobs.services.base import Service, fetch_once, http_check, run_tool
 
 HERE = Path(__file__).resolve().parent
@@ -36,12 +35,6 @@ class InfluxService(Service):
     def config_file(self) -> Path:
         return self.home / "influxdb.conf"
 
-    def password_file(self, user: str) -> Path:
-        return self.home / "secrets" / f"{user}.password"
-
-    def login(self, user: str) -> Login:
-        return Login(user, Secret(self.password_file(user).read_text().strip()))
-
     def fetch(self) -> None:
         fetch_once(self.fetch_dir / ".fetched", [PACKAGE_PIN], self._download)
 
@@ -57,11 +50,7 @@ class InfluxService(Service):
     def prepare(self) -> None:
         super().prepare()
         for user in (ADMIN, PIPELINE, READER):
-            file = self.password_file(user)
-            if not file.exists():  # kept across restarts and data wipes: clients keep working
-                file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                file.touch(mode=0o600)
-                file.write_text(secrets.token_urlsafe(24) + "\n")
+            self.secret(user)
         data = self.data_dir
         self.config_file.write_text(
             f"""reporting-disabled = true
@@ -104,15 +93,16 @@ bind-address = "127.0.0.1:{self.port + 1}"
 
         from jobs.sinks.influx import client
 
+        admin_client = self.admin_client()
         try:
-            existing = {user["user"] for user in self.admin_client().get_list_users()}
+            existing = {user["user"] for user in admin_client.get_list_users()}
         except InfluxDBClientError:  # a new data dir, no user yet: InfluxDB lets anyone create the first admin, once
             admin = self.login(ADMIN)
             client(self.url).create_user(admin.user, admin.password.reveal(), admin=True)
             existing = {ADMIN}
         for user in (PIPELINE, READER):
             if user not in existing:
-                self.admin_client().create_user(user, self.login(user).password.reveal())
+                admin_client.create_user(user, self.secret(user))
         self.create_database(DEFAULTS["influxdb_database"])
 
     def create_database(self, database: str) -> None:

@@ -23,15 +23,22 @@ import gzip
 import hashlib
 import json
 import os
-import secrets
 import shutil
 import tarfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Self
 
-from jobs.runtime.settings import TRINO_JAVA_HOME, Login, Secret, ServiceSettings, service_settings
-from jobs.services.base import LOOPBACK, MavenJarsService, ServiceError, fetch_once, http_check, run_tool
+from jobs.runtime.settings import TRINO_JAVA_HOME, ServiceSettings, service_settings
+from jobs.services.base import (
+    LOOPBACK,
+    MavenJarsService,
+    ServiceError,
+    fetch_once,
+    http_check,
+    private_file,
+    run_tool,
+)
 
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
@@ -102,12 +109,6 @@ class TrinoService(MavenJarsService):
         """The server's self-signed certificate, which clients verify it by."""
         return self.etc_dir / "trino-ca.pem"
 
-    def password_file(self, user: str) -> Path:
-        return self.home / "secrets" / f"{user}.password"
-
-    def login(self, user: str) -> Login:
-        return Login(user, Secret(self.password_file(user).read_text().strip()))
-
     def fetch(self) -> None:
         fetch_once(self.fetch_dir / ".fetched", [self.pom, UNPACKED_LIST], self._download)
 
@@ -145,10 +146,10 @@ class TrinoService(MavenJarsService):
             "http-server.https.enabled": "true",
             "http-server.https.port": self.https_port,
             "http-server.https.keystore.path": self.etc_dir / "keystore.p12",
-            "http-server.https.keystore.key": self._secret("keystore"),
+            "http-server.https.keystore.key": self.secret("keystore"),
             "http-server.authentication.type": "PASSWORD",
             # Internal calls (on HTTP) carry a token made from it: required once clients authenticate.
-            "internal-communication.shared-secret": self._secret("internal"),
+            "internal-communication.shared-secret": self.secret("internal"),
             "password-authenticator.config-files": self.etc_dir / "password-authenticator.properties",
             "access-control.config-files": self.etc_dir / "access-control.properties",
             "discovery.uri": self.url,
@@ -168,20 +169,12 @@ class TrinoService(MavenJarsService):
         private_file(self.etc_dir / "config.properties").write_text("\n".join(lines) + "\n")
         (self.etc_dir / "log.properties").write_text("io.trino=INFO\n")
 
-    def _secret(self, name: str) -> str:
-        """A random secret of this run dir, made once and kept (clients keep working across restarts)."""
-        file = self.password_file(name)
-        if not file.exists():
-            file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            private_file(file).write_text(secrets.token_urlsafe(32) + "\n")
-        return file.read_text().strip()
-
     def _write_security(self) -> None:
         """The certificate, the users' password hashes and the access rules."""
         keystore = self.etc_dir / "keystore.p12"
         if not keystore.exists():
             keytool = str(self.java_home / "bin" / "keytool")
-            store = ["-keystore", str(keystore), "-storetype", "PKCS12", "-storepass", self._secret("keystore")]
+            store = ["-keystore", str(keystore), "-storetype", "PKCS12", "-storepass", self.secret("keystore")]
             run_tool(
                 [keytool, "-genkeypair", "-alias", "trino", "-keyalg", "RSA", "-keysize", "2048", "-validity", "3650",
                  "-dname", f"CN={LOOPBACK}", "-ext", f"SAN=ip:{LOOPBACK},dns:localhost", "-noprompt", *store],
@@ -191,7 +184,7 @@ class TrinoService(MavenJarsService):
                 [keytool, "-exportcert", "-rfc", "-alias", "trino", "-file", str(self.ca_file), *store],
                 "exporting Trino's certificate",
             )
-        hashes = [f"{user}:{pbkdf2_hash(self._secret(user))}" for user in (PIPELINE, ANALYST)]
+        hashes = [f"{user}:{pbkdf2_hash(self.secret(user))}" for user in (PIPELINE, ANALYST)]
         private_file(self.etc_dir / "password.db").write_text("\n".join(hashes) + "\n")
         authenticator = f"password-authenticator.name=file\nfile.password-file={self.etc_dir / 'password.db'}\n"
         (self.etc_dir / "password-authenticator.properties").write_text(authenticator)
@@ -230,10 +223,3 @@ def pbkdf2_hash(password: str) -> str:
     salt = os.urandom(16)
     digest = hashlib.pbkdf2_hmac("sha1", password.encode(), salt, PBKDF2_ITERATIONS, dklen=32)
     return f"{PBKDF2_ITERATIONS}:{salt.hex()}:{digest.hex()}"
-
-
-def private_file(path: Path) -> Path:
-    """`path`, created readable by its owner only."""
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    return path

@@ -5,7 +5,8 @@ sink) -> freshness check. The stages drain what is new since their checkpoint (D
 trigger), so each record is processed once however runs are retried, delayed or caught up; records land in bronze
 stamped with the time they arrived, not with a run's hour. The quarantine gate checks the records this run's silver
 took in (a failure stops the line until cleared); the run's hour keys the freshness check, that the hour's gold is
-complete and published to every sink. A failed check, or a run still going 55 minutes after its hour ended, raises
+complete and published to every sink; then maintenance (`lakehouse maintain`: closed days compacted, expired files
+vacuumed). A failed check, or a run still going 55 minutes after its hour ended, raises
 the alert (`alert_stale_hour`).
 
 merchant_insights_backfill: rebuild silver and gold of a date range from bronze and republish, on demand:
@@ -143,11 +144,19 @@ with DAG(
         retries=0,
         on_failure_callback=alert_stale_hour,
     )
+    # After the hour is out: compaction of the days before the run's interval end (the run of 23:00 compacts its
+    # day) and a vacuum. It rewrites files the writers read, so it takes both slots: no backfill runs beside it.
+    maintain = lakehouse_job(
+        "maintain",
+        "maintain",
+        ["--before", "{{ data_interval_end.strftime('%Y-%m-%d') }}", "--vacuum"],
+        pool_slots=WRITES_POOL_SLOTS,
+    )
     bronze >> silver >> quarantine_gate >> gold
     if publishes:
-        gold >> publishes >> freshness
+        gold >> publishes >> freshness >> maintain
     else:
-        gold >> freshness
+        gold >> freshness >> maintain
 
 with DAG(
     dag_id="merchant_insights_backfill",

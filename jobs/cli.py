@@ -17,6 +17,7 @@ COMMANDS = {
         "jobs.backfill",
         "rebuild silver and gold of a date range from bronze and republish (--from D --to D)",
     ),
+    "maintain": ("jobs.maintain", "compact the small files of closed days (--vacuum: delete expired files too)"),
     "check": ("jobs.hour_checks", "the hourly gate and deadline for one hour: quarantine|freshness --date D --hour H"),
     "replay-quarantine": (
         "jobs.replay",

@@ -13,7 +13,16 @@ from jobs.runtime.settings import REPO_ROOT
 AIRFLOW_PYTHON = AIRFLOW.parent / "python"
 
 
-HOURLY_TASKS = {"bronze", "silver", "quarantine_gate", "gold", "publish_influxdb", "publish_opensearch", "freshness"}
+HOURLY_TASKS = {
+    "bronze",
+    "silver",
+    "quarantine_gate",
+    "gold",
+    "publish_influxdb",
+    "publish_opensearch",
+    "freshness",
+    "maintain",
+}
 
 
 def load_dags(tmp_path: Path) -> dict:
@@ -60,8 +69,10 @@ def test_the_dags_load_without_errors_quickly_and_as_designed(tmp_path):
     assert backfill["params"] == ["from", "stages", "to"] and set(backfill["tasks"]) == {"backfill"}
     # The writers share the pool: the backfill takes all of it, so it never writes while an hourly stage does.
     slots = {name: (task["pool"], task["pool_slots"]) for name, task in tasks.items()}
-    writers = HOURLY_TASKS - {"quarantine_gate", "freshness"}
+    writers = HOURLY_TASKS - {"quarantine_gate", "freshness", "maintain"}
     assert {name: slots[name] for name in writers} == dict.fromkeys(writers, (WRITES_POOL, 1))
+    # Maintenance rewrites files that the writers read: it too takes the whole pool, after the hour's checks.
+    assert (tasks["maintain"]["upstream"], slots["maintain"]) == (["freshness"], (WRITES_POOL, WRITES_POOL_SLOTS))
     assert {slots["quarantine_gate"][0], slots["freshness"][0]} == {"default_pool"}
     assert (backfill["tasks"]["backfill"]["pool"], backfill["tasks"]["backfill"]["pool_slots"]) == (
         WRITES_POOL,

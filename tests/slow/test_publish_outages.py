@@ -83,7 +83,8 @@ def test_a_server_stopped_mid_publish_leaves_the_rest_pending_and_the_next_publi
 
 def eventually(condition, what: str, log: Path, timeout: float = 240.0) -> None:
     """Poll `condition` every 3 s. While the run is starting, a read may fail (a table without its first commit,
-    a database or index not created yet): that counts as "not yet", and the last such error is shown on timeout."""
+    a database or index not created yet), and a sink may not hold gold's rows yet: that counts as "not yet", and the
+    last such error or difference is shown on timeout."""
     errors: list[Exception] = []
 
     def holds() -> bool:
@@ -96,6 +97,15 @@ def eventually(condition, what: str, log: Path, timeout: float = 240.0) -> None:
     if not wait_until(holds, timeout, interval=3):
         last = errors[-1] if errors else None
         raise AssertionError(f"not within {timeout:.0f} s: {what} (last error: {last}); see {log}")
+
+
+def equal(sink: dict, gold: dict) -> bool:
+    """True when the sink holds what gold does; otherwise the first difference is raised, for `eventually` to
+    show if it lasts."""
+    difference = first_difference(sink, gold)
+    if difference:
+        raise AssertionError(difference)
+    return True
 
 
 def test_a_continuous_run_publishes_what_gold_recomputes_and_rides_out_a_sink_outage(
@@ -122,22 +132,14 @@ def test_a_continuous_run_publishes_what_gold_recomputes_and_rides_out_a_sink_ou
         return all((Path(published.table_path(table)) / first_commit).is_file() for table in [*MEASUREMENTS, *INDICES])
 
     def influx_equals_gold() -> bool:
-        return (
-            gold_exists()
-            and bool(gold_points(spark, published)["gold.merchant_hourly"])
-            and first_difference(influx_points(client, published.influxdb_database), gold_points(spark, published))
-            == ""
-        )
+        if not gold_exists() or not gold_points(spark, published)["gold.merchant_hourly"]:
+            return False
+        return equal(influx_points(client, published.influxdb_database), gold_points(spark, published))
 
     def search_equals_gold() -> bool:
-        return (
-            gold_exists()
-            and bool(gold_documents(spark, published)["gold.product_daily"])
-            and first_difference(
-                search_documents(searcher, published.opensearch_prefix), gold_documents(spark, published)
-            )
-            == ""
-        )
+        if not gold_exists() or not gold_documents(spark, published)["gold.product_daily"]:
+            return False
+        return equal(search_documents(searcher, published.opensearch_prefix), gold_documents(spark, published))
 
     log = tmp_path / "run.log"
     # InfluxDB is the one down (it restarts in a second; OpenSearch's restart is proven above).

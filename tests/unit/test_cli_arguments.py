@@ -54,6 +54,8 @@ def exit_status(args: list[str]) -> int:
         (["check", "quarantine", "--since", "2026-11-24T14:00:00"], "not a time with an offset"),
         (["check", "quarantine", "--date", "2026-11-24"], "quarantine needs --date and --hour (or --since)"),
         (["check", "quarantine", "--since", "2026-11-24T14:00:00Z", "--date", "2026-11-24"], "not both"),
+        (["maintain", "--retain-hours", "24"], "--retain-hours 24 is under 168"),
+        (["maintain", "--days", "0"], "argument --days: expected a positive integer, got '0'"),
         (["check", "freshness", "--since", "2026-11-24T14:00:00Z"], "--since is for the quarantine check"),
     ],
 )

@@ -6,8 +6,8 @@ trigger), so each record is processed once however runs are retried, delayed or 
 stamped with the time they arrived, not with a run's hour. The quarantine gate checks the records this run's silver
 took in (a failure stops the line until cleared); the run's hour keys the freshness check, that the hour's gold is
 complete and published to every sink; then maintenance (`lakehouse maintain`: closed days compacted, expired files
-vacuumed). A failed check, or a run still going 55 minutes after its hour ended, raises
-the alert (`alert_stale_hour`).
+vacuumed). A failed check, or a run still going 55 minutes after its hour ended, raises the alert
+(`alert_stale_hour`).
 
 merchant_insights_backfill: rebuild silver and gold of a date range from bronze and republish, on demand:
 `airflow dags trigger merchant_insights_backfill --conf '{"from": "2026-11-20", "to": "2026-11-22"}'` (UTC dates,

@@ -9,7 +9,7 @@ reader then opens one by one.
   A day already compacted is left as it is, so a rerun rewrites nothing; a late event reopens its day with one file,
   which the next run compacts. Tables are partitioned by day, so a day is compacted once it has closed.
   `ops.publish_progress`, partitioned by sink and only ever appended to, is compacted whole.
-- Vacuum (`--vacuum`, daily in the DAG) deletes the files that left a table more than `--retain-hours` ago: at least
+- Vacuum (`--vacuum`, every hourly DAG run) deletes the files that left a table more than `--retain-hours` ago: at least
   RETENTION_HOURS, the longest window in which a reader needs a table as it was (see there). It reads Delta's log
   since the last vacuum (VACUUM LITE) instead of listing the table's folder, so its cost follows what changed.
 Compaction rewrites files that silver's copy check and gold's merges read, and the commit that comes second of two
@@ -66,7 +66,7 @@ class TableMaintenance:
 def closed_days_predicate(spec: TableSpec, before: date, days: int) -> str | None:
     """The partitions of `spec` that compaction may rewrite: its `days` dates before `before`, or the whole table
     (None) when it is not partitioned by date."""
-    if spec.partitioned_by not in ("date", "event_date", "ingest_date"):
+    if dict(spec.columns)[spec.partitioned_by] != "date":
         return None
     first = before - timedelta(days=days)
     last = before - timedelta(days=1)

@@ -57,7 +57,7 @@ class TableMaintenance:
 
     def line(self) -> str:
         line = (
-            f"maintain  {self.table:<34}files {self.files_before:>7,} -> {self.files_after:>7,}"
+            f"maintain  {self.table:<35}files {self.files_before:>7,} -> {self.files_after:>7,}"
             f"  (compacted {self.files_removed:,} into {self.files_added:,})"
         )
         return line if self.files_vacuumed is None else f"{line}  vacuumed {self.files_vacuumed:,}"

@@ -43,10 +43,15 @@ $(AIRFLOW_VENV)/.installed: requirements-airflow.txt $(VENV)/.installed
 # Delta's jars, resolved by Maven from pom.xml into a git-ignored folder (no Ivy download at session start).
 # jobs/runtime/session.py hands them to sessions it builds; spark-defaults.conf in the venv's pyspark hands them to
 # `spark-submit jobs/<job>.py`, whose driver JVM starts before the job's code runs.
-$(JARS)/.resolved: pom.xml .mvn/settings.xml $(VENV)/.installed
+# The event validator (jobs/transforms/jvm/) is compiled there too, against pyspark's own jars.
+VALIDATOR_SOURCES := $(wildcard jobs/transforms/jvm/insights/*.java)
+$(JARS)/.resolved: pom.xml .mvn/settings.xml $(VALIDATOR_SOURCES) $(VENV)/.installed
 	rm -rf $(JARS)
 	$(MVN) dependency:copy-dependencies -DoutputDirectory=$(JARS) \
 	    -DincludeGroupIds=io.delta,io.unitycatalog,org.apache.spark,org.apache.kafka,org.apache.commons
+	javac --release 17 -Xlint:all,-path -cp '$(VENV)/lib/python3.11/site-packages/pyspark/jars/*' \
+	    -d $(JARS)/validator $(VALIDATOR_SOURCES)
+	jar cf $(JARS)/insights-validator.jar -C $(JARS)/validator . && rm -rf $(JARS)/validator
 	mkdir -p $(SPARK_CONF)
 	echo "spark.jars $$(ls $(CURDIR)/$(JARS)/*.jar | paste -sd, -)" > $(SPARK_CONF)/spark-defaults.conf
 	echo "spark.driver.extraJavaOptions -Dlog4j.configurationFile=file:$(CURDIR)/jobs/conf/log4j2.properties" \

@@ -47,8 +47,7 @@ VALIDATED_COLUMNS = [*FIELD_TYPES, "extra", "payload", "reason", "source_positio
 
 def validated_records(settings: Settings, records: DataFrame) -> DataFrame:
     """Records with their typed fields and `reason` (null when accepted) under the schema registry's versions. Only
-    the typed result is kept: the parsed VARIANT and per-field type columns are not needed again, and only
-    quarantine needs the raw payload."""
+    the typed result is kept: only quarantine needs the raw payload."""
     return (
         validate_events(records, registry_of(settings))
         .withColumn("payload", F.when(F.col("reason").isNotNull(), F.col("payload")))

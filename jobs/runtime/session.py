@@ -12,13 +12,18 @@ from pyspark.sql import SparkSession
 
 from jobs.runtime.settings import Settings, UsageError
 
+# jobs/transforms/jvm/, compiled by `make setup` into the jar folder
+VALIDATOR_JAR = "insights-validator.jar"
 LOG_CONFIG = Path(__file__).resolve().parents[1] / "conf" / "log4j2.properties"
 
 
 def jar_paths(jar_dir: str) -> list[str]:
     jars = sorted(str(path) for path in Path(jar_dir).glob("*.jar"))
-    if not any(Path(jar).name.startswith("delta-spark_") for jar in jars):
+    names = {Path(jar).name for jar in jars}
+    if not any(name.startswith("delta-spark_") for name in names):
         raise UsageError(f"Delta jars not found in {jar_dir}: run `make setup` (it resolves them with Maven)")
+    if VALIDATOR_JAR not in names:
+        raise UsageError(f"{VALIDATOR_JAR} not found in {jar_dir}: run `make setup` (it compiles the event validator)")
     return jars
 
 

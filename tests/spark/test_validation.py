@@ -92,9 +92,15 @@ def test_very_old_event_is_accepted_in_its_own_hour(spark):
 
 
 def test_unknown_fields_are_kept_in_extra(spark):
-    payload = event(app_version="3.2.1", flags={"beta": True}, score=1.5)
+    # Numbers as they were written, even past what a double holds.
+    payload = json.dumps(event(app_version="3.2.1", flags={"beta": True}))[:-1] + ', "score": 1.50, "big": 1e400}'
     row = accepted_events(validate_events(bronze_records(spark, [payload]))).first()
-    assert json.loads(row["extra"]) == {"app_version": "3.2.1", "flags": {"beta": True}, "score": 1.5}
+    assert json.loads(row["extra"], parse_float=str) == {
+        "app_version": "3.2.1",
+        "flags": {"beta": True},
+        "score": "1.50",
+        "big": "1E+400",
+    }
 
 
 def test_quarantine_keeps_the_payload_exactly(spark):

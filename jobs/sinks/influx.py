@@ -178,29 +178,27 @@ def server(url: str) -> Server:
     return Server(f"InfluxDB at {url}", _transient, _describe)
 
 
-def write_points(
-    url: str,
-    login: Login,
-    database: str,
-    measurement: str,
-    points: Iterable[tuple[str, int, str | None]],
-    max_wait_seconds: float,
-) -> int:
-    """Write (line, second, delete_where) points in batches of BATCH_POINTS, each batch's deletions first; returns
-    how many points. Runs in a Spark task."""
+def write_lines(url: str, login: Login, database: str, lines: Iterable[str], max_wait_seconds: float) -> int:
+    """Write line-protocol points in batches of BATCH_POINTS; returns how many. Runs in a Spark task."""
     influx = client(url, login)
     written = 0
-    for batch in batches(points, BATCH_POINTS):
-        doomed = [(second, selector) for _, second, selector in batch if selector]
-        delete_points(influx, url, database, deletion_statements(measurement, doomed), max_wait_seconds)
-        lines = [line for line, _, _ in batch]
+    for batch in batches(lines, BATCH_POINTS):
         deliver(
             server(url),
-            partial(influx.write_points, lines, database=database, protocol="line", time_precision="s"),
+            partial(influx.write_points, batch, database=database, protocol="line", time_precision="s"),
             max_wait_seconds,
         )
         written += len(batch)
     return written
+
+
+def delete_in_batches(
+    url: str, login: Login, database: str, measurement: str, points: Iterable[tuple[int, str]], max_wait_seconds: float
+) -> None:
+    """Delete (epoch second, series selector) points, BATCH_POINTS at a time. Runs in a Spark task."""
+    influx = client(url, login)
+    for batch in batches(points, BATCH_POINTS):
+        delete_points(influx, url, database, deletion_statements(measurement, batch), max_wait_seconds)
 
 
 def delete_points(influx: Any, url: str, database: str, deletions: list[str], max_wait_seconds: float) -> None:
@@ -230,20 +228,23 @@ class InfluxSink:
     def write(self, settings: Settings, table: str, rows: DataFrame) -> int:
         url, database, wait = settings.influxdb_url, settings.influxdb_database, settings.publish_max_wait_seconds
         login, measurement = settings.influxdb_login, MEASUREMENTS[table]
-        # In time order within each writer, so that a batch's deletions fall in few seconds: few statements.
-        points = rows.transform(with_line(measurement)).repartition(WRITERS).sortWithinPartitions("second")
-        return points.rdd.mapPartitions(
-            lambda part: [
-                write_points(
-                    url,
-                    login,
-                    database,
-                    measurement.name,
-                    ((row.line, row.second, row.delete_where) for row in part),
-                    wait,
+        points = rows.transform(with_line(measurement)).persist()
+        try:
+            # Every deletion before any write, in a job of its own: InfluxDB 1.x can lose points written to a shard
+            # while a DELETE runs on it (influxdata/influxdb#8822), which two writers sharing the work did here.
+            # In time order within each writer, so that its deletions fall in few seconds: few statements.
+            doomed = points.filter(F.col("delete_where").isNotNull()).select("second", "delete_where")
+            doomed.repartition(WRITERS).sortWithinPartitions("second").rdd.foreachPartition(
+                lambda part: delete_in_batches(
+                    url, login, database, measurement.name, ((row.second, row.delete_where) for row in part), wait
                 )
-            ]
-        ).sum()
+            )
+            lines = points.select("line").repartition(WRITERS).rdd
+            return lines.mapPartitions(
+                lambda part: [write_lines(url, login, database, (row.line for row in part), wait)]
+            ).sum()
+        finally:
+            points.unpersist()
 
     def held_keys(self, spark: SparkSession, settings: Settings, table: str) -> DataFrame:
         """The key of every point the measurement holds (a full read, through the driver: only a publish without

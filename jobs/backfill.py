@@ -4,7 +4,8 @@
 1. silver, one ingest date at a time: the bronze records ingested that day are validated with today's rules, and
    that day's quarantine and the silver events first accepted that day become exactly what they give, in one commit
    each. Copies of events that silver holds from other days are still dropped (an earlier copy replaces a later one).
-2. gold, one event date at a time: every hour of the range's dates is recomputed from silver; with step 1, also the
+2. gold: first its incremental run takes any rows step 1 only added (so it never takes them again); then, one
+   event date at a time, every hour of the range's dates is recomputed from silver; with step 1, also the
    hours of other dates that hold events first accepted in the range (late events) or events step 1 removed or
    changed. `--stages gold` alone (a changed metric) recomputes the range's dates only.
 3. publish: what gold changed goes to the configured sinks through the change feed, as after any run.
@@ -132,6 +133,12 @@ def backfill(spark: SparkSession, settings: Settings, first: date, last: date, s
             total.rows_in += report.rows_in
             total.add("silver events", report.rows_out)
     if "gold" in stages:
+        if "silver" in stages:
+            # Incremental gold skips silver's commits that changed or removed rows, but a commit of step 1 that only
+            # added events (newly accepted ones) reaches it like any new rows. Taking them now moves its stream past
+            # them, so it cannot add them again after the recompute below has counted them.
+            caught_up = gold.run(spark, settings)
+            progress("gold catch-up of silver's new rows", caught_up)
         gold_days = hours_by_date(range_days, changed_hours)
         for number, (day, hours) in enumerate(gold_days.items(), 1):
             report = StageReport("gold")

@@ -5,7 +5,8 @@ The recovery path after an upstream bug, a validation fix or a new schema versio
 yet, validates them with the current schema registry, and then, in this order:
 1. inserts the events that now pass into silver.events (silver's insert-only MERGE on event_id: copies are still
    dropped, whether of each other or of events already in silver), after the silver quality gate;
-2. recomputes the gold hours (and dates) of those events;
+2. runs gold's incremental catch-up, which merges those events (and any other new silver rows) into their gold
+   hours and dates;
 3. sets `replayed_at` on their quarantine rows, which keep their payload and original reason.
 A replay cut short is rerun as it is: its marks come last, and steps 1 and 2 are idempotent. A second replay finds
 nothing to move and writes nothing. Records that still fail stay in quarantine unmarked, for a later fix.
@@ -82,14 +83,12 @@ def replay(spark: SparkSession, settings: Settings, first: date, last: date, rea
         if passing:
             gate.check(settings, SILVER_EVENTS.name, accepted, label)
             inserted = add_events(spark, settings, accepted)
-            # Every passing event's hour, not only those inserted now: a replay cut short after its insert must
-            # still recompute them when rerun.
-            hours = gold.rows_per_hour(accepted)
-            gold_report = StageReport("gold")
-            gold.recompute_and_record(spark, settings, sorted(hours), sum(hours.values()), label, gold_report)
+            # Gold follows silver's new rows: its catch-up merges the moved events, and those of a replay cut short
+            # after its insert, exactly once (its checkpoint and idempotent commits see to it).
+            gold_report = gold.run(spark, settings)
             moved = validated.filter(F.col("reason").isNull()).select("ingest_date", "source_position")
             marked = mark_replayed(spark, settings, moved, dates)
-            report.add("gold hours", len(hours))
+            report.add("gold hours", gold_report.details.get("hours", 0))
             report.add("gold rows", gold_report.rows_out)
             report.add("marked replayed", marked)
         else:

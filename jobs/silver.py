@@ -26,6 +26,7 @@ from jobs.runtime.settings import Settings
 from jobs.storage.batch_health import BatchHealth
 from jobs.storage.batch_health import record as record_health
 from jobs.storage.delta import (
+    MicroBatch,
     ensure_tables,
     follow_new_rows,
     insert_missing,
@@ -164,9 +165,9 @@ def start(spark: SparkSession, settings: Settings, trigger: Trigger) -> Streamin
     """Start following bronze continuously; each micro-batch prints its own progress line."""
     ensure_tables(spark, settings, [SOURCE, EVENTS, QUARANTINE.name, BATCH_HEALTH.name])
 
-    def process_batch(batch: DataFrame, label: str) -> None:
+    def process_batch(records: DataFrame, batch: MicroBatch) -> None:
         report = StageReport("silver")
-        process_records(spark, settings, batch, report, label)
+        process_records(spark, settings, records, report, batch.label)
         if report.rows_in:
             report.finish().print()
 
@@ -181,7 +182,11 @@ def run(spark: SparkSession, settings: Settings, ingest_slice: Slice | None = No
         process_records(spark, settings, records, report, f"ingested {ingest_slice}")
         return report.finish()
     process_new_rows(
-        spark, settings, SOURCE, "silver", lambda batch, label: process_records(spark, settings, batch, report, label)
+        spark,
+        settings,
+        SOURCE,
+        "silver",
+        lambda records, batch: process_records(spark, settings, records, report, batch.label),
     )
     return report.finish()
 

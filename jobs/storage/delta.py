@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -154,19 +156,34 @@ def is_in(column: str, values: Iterable[date | datetime | str]) -> str:
     return f"{column} IN ({', '.join(sql_literal(v) for v in sorted(set(values)))})"
 
 
-def replace_where(settings: Settings, name: str, rows: DataFrame, predicate: str) -> None:
-    """Atomically replace the rows matching `predicate` with `rows` (one Delta commit)."""
+@dataclass(frozen=True)
+class WriteOnce:
+    """Delta's idempotent writes: a commit marked with (app_id, version) is skipped when the table already holds a
+    commit of app_id at that version or a later one. A stream marks each micro-batch's writes with its own id and the
+    batch's number, so a batch replayed after a crash does not write a table twice."""
+
+    app_id: str
+    version: int
+
+
+def replace_where(
+    settings: Settings, name: str, rows: DataFrame, predicate: str, once: WriteOnce | None = None
+) -> None:
+    """Atomically replace the rows matching `predicate` with `rows` (one Delta commit); with `once`, only if that
+    write has not been committed yet."""
     partition = TABLES[name].partitioned_by
     # clusters each file by merchant (where there is one) for data skipping
     order = [partition, "merchant_id"] if "merchant_id" in rows.columns else [partition]
-    (
+    writer = (
         rows.repartition(partition)
         .sortWithinPartitions(*order)
         .write.format("delta")
         .mode("overwrite")
         .option("replaceWhere", predicate)
-        .save(settings.table_path(name))
     )
+    if once is not None:
+        writer = writer.option("txnAppId", once.app_id).option("txnVersion", once.version)
+    writer.save(settings.table_path(name))
 
 
 def insert_missing(spark: SparkSession, settings: Settings, name: str, rows: DataFrame, match: str) -> int:
@@ -218,32 +235,59 @@ def rows_written_since(spark: SparkSession, settings: Settings, name: str, versi
     return sum(int((row["operationMetrics"] or {}).get("numOutputRows", 0)) for row in commits)
 
 
+@dataclass(frozen=True)
+class MicroBatch:
+    stream: str  # the stream query's id, kept in its checkpoint: the same across restarts, new for a new checkpoint
+    number: int  # the batch's id: a batch replayed after a restart has the same number and rows
+
+    @property
+    def label(self) -> str:
+        return f"micro-batch {self.number}"
+
+    @property
+    def write_once(self) -> WriteOnce:
+        return WriteOnce(self.stream, self.number)
+
+
+def stream_id(spark: SparkSession, checkpoint: str) -> str:
+    """The id a stream query keeps in its checkpoint's `metadata` file (written when it first starts)."""
+    return json.loads(single_row(spark.read.text(f"{checkpoint}/metadata"))["value"])["id"]
+
+
 def follow_new_rows(
     spark: SparkSession,
     settings: Settings,
     name: str,
     query: str,
-    handle: Callable[[DataFrame, str], None],
+    handle: Callable[[DataFrame, MicroBatch], None],
     trigger: Trigger,
 ) -> StreamingQuery:
-    """Start handing the rows appended to table `name` to `handle`, batch by batch, with a label naming the batch.
-    The checkpoint <checkpoints>/<query> remembers how far the query got; with an available-now trigger it stops when
-    caught up. Commits that change or delete rows (a backfill's) are skipped: whoever rewrote rows also recomputed
-    what depends on them, and a Delta stream would otherwise stop at them."""
-    remove_unfinished_first_offsets(settings.checkpoint_path(query))
+    """Start handing the rows appended to table `name` to `handle`, batch by batch. The checkpoint
+    <checkpoints>/<query> remembers how far the query got; with an available-now trigger it stops when caught up.
+    Commits that change or delete rows (a backfill's) are skipped: whoever rewrote rows also recomputed what depends
+    on them, and a Delta stream would otherwise stop at them."""
+    checkpoint = settings.checkpoint_path(query)
+    remove_unfinished_first_offsets(checkpoint)
+    ids: list[str] = []  # read once, at the first batch: the checkpoint has its metadata by then
+
+    def handle_batch(rows: DataFrame, batch_id: int) -> None:
+        if not ids:
+            ids.append(stream_id(spark, checkpoint))
+        handle(rows, MicroBatch(ids[0], batch_id))
+
     writer = (
         spark.readStream.format("delta")
         .option("skipChangeCommits", "true")
         .load(settings.table_path(name))
         .writeStream.queryName(query)
-        .foreachBatch(lambda batch, batch_id: handle(batch, f"micro-batch {batch_id}"))
-        .option("checkpointLocation", settings.checkpoint_path(query))
+        .foreachBatch(handle_batch)
+        .option("checkpointLocation", checkpoint)
     )
     return trigger.apply(writer).start()
 
 
 def process_new_rows(
-    spark: SparkSession, settings: Settings, name: str, query: str, handle: Callable[[DataFrame, str], None]
+    spark: SparkSession, settings: Settings, name: str, query: str, handle: Callable[[DataFrame, MicroBatch], None]
 ) -> None:
     """Hand the rows appended to table `name` since the last run to `handle`, and return when caught up."""
     follow_new_rows(spark, settings, name, query, handle, Trigger()).awaitTermination()

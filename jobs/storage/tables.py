@@ -124,7 +124,7 @@ MERCHANT_DAILY = _spec(
 PRODUCT_DAILY = _spec(
     "gold.product_daily",
     f"""merchant_id string, date date, sku string, currency string, name string, units {EXACT_SUM},
-    revenue_minor {EXACT_SUM}""",
+    revenue_minor {EXACT_SUM}, name_occurred_at timestamp, name_event_id string""",
     "date",
     key=("merchant_id", "date", "currency", "sku"),
     change_feed=True,

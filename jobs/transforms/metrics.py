@@ -13,6 +13,7 @@ from jobs.storage.tables import (
     MERCHANT_HOURLY_CHANNEL_SALES,
     MERCHANT_HOURLY_SALES,
     PRODUCT_DAILY,
+    TableSpec,
 )
 
 # lgConfigK 14: relative standard error 0.8%, so estimates stay within 2% of exact; small sets are counted exactly.
@@ -25,6 +26,8 @@ EVENT_TYPE_COUNTS = {
     "orders": "order_placed",
     "refunds": "order_refunded",
 }
+
+ACTIVITY_COUNTS = ["events", *EVENT_TYPE_COUNTS]
 
 # The channel of events that do not name one (schema version 1, or version 2 without the field).
 UNSTATED_CHANNEL = "unknown"
@@ -60,6 +63,16 @@ def order_free_estimate(sketch: str) -> Column:
     return F.hll_sketch_estimate(F.hll_union(sketch, sketch))
 
 
+def with_estimates(activity: DataFrame, conversion_basis: str) -> DataFrame:
+    """Add the distinct counts estimated from the sketches, and the conversion rate over one of them."""
+    return activity.withColumns(
+        {
+            "sessions": order_free_estimate("sessions_sketch"),
+            "customers": order_free_estimate("customers_sketch"),
+        }
+    ).withColumn("conversion_rate", conversion_rate(F.col("orders"), F.col(conversion_basis)))
+
+
 def merchant_hourly(events: DataFrame, conversion_basis: str = "sessions") -> DataFrame:
     """Silver events -> one row per (merchant_id, hour_start); conversion_rate is orders per `conversion_basis`
     (sessions or customers)."""
@@ -72,14 +85,8 @@ def merchant_hourly(events: DataFrame, conversion_basis: str = "sessions") -> Da
             F.hll_sketch_agg("customer_id", SKETCH_LG_K).alias("customers_sketch"),
             F.max("ingested_at").alias("updated_at"),
         )
-        .withColumns(
-            {
-                "date": F.to_date("hour_start"),
-                "sessions": order_free_estimate("sessions_sketch"),
-                "customers": order_free_estimate("customers_sketch"),
-            }
-        )
-        .withColumn("conversion_rate", conversion_rate(F.col("orders"), F.col(conversion_basis)))
+        .withColumn("date", F.to_date("hour_start"))
+        .transform(with_estimates, conversion_basis)
         .select(*MERCHANT_HOURLY.names)
     )
 
@@ -100,21 +107,34 @@ def merchant_daily(hourly: DataFrame, conversion_basis: str = "sessions") -> Dat
     return (
         hourly.groupBy("merchant_id", "date")
         .agg(
-            *[F.sum(name).cast("bigint").alias(name) for name in ["events", *EVENT_TYPE_COUNTS]],
+            *[F.sum(name).cast("bigint").alias(name) for name in ACTIVITY_COUNTS],
             union_in_hour_order("sessions_sketch").alias("sessions_sketch"),
             union_in_hour_order("customers_sketch").alias("customers_sketch"),
             F.max("updated_at").alias("updated_at"),
         )
-        .withColumns(
-            {
-                # a merchant's only hour of the day is its own union: it needs the order-free estimate too
-                "sessions": order_free_estimate("sessions_sketch"),
-                "customers": order_free_estimate("customers_sketch"),
-            }
-        )
-        .withColumn("conversion_rate", conversion_rate(F.col("orders"), F.col(conversion_basis)))
+        .transform(with_estimates, conversion_basis)
         .select(*MERCHANT_DAILY.names)
     )
+
+
+def merged_activity(rows: DataFrame, spec: TableSpec, conversion_basis: str = "sessions") -> DataFrame:
+    """Rows of merchant_hourly or merchant_daily (`spec`) that share a key -> one row per key: counts added,
+    sketches unioned, the distinct counts estimated from the union. How a micro-batch's rows join the table's."""
+    return (
+        rows.groupBy(*spec.key, *([] if spec.time == "date" else ["date"]))
+        .agg(
+            *[F.sum(name).cast("bigint").alias(name) for name in ACTIVITY_COUNTS],
+            F.hll_union_agg("sessions_sketch").alias("sessions_sketch"),
+            F.hll_union_agg("customers_sketch").alias("customers_sketch"),
+            F.max("updated_at").alias("updated_at"),
+        )
+        .transform(with_estimates, conversion_basis)
+        .select(*spec.names)
+    )
+
+
+SALES_COUNTS = ("orders", "refunds")
+SALES_SUMS = (*SALES_COUNTS, "gross_minor", "discount_minor", "tax_minor", "refunded_minor", "items_sold")
 
 
 def _hourly_sales(events: DataFrame, *keys: Column) -> DataFrame:
@@ -146,14 +166,33 @@ def _hourly_sales(events: DataFrame, *keys: Column) -> DataFrame:
     )
 
 
+def with_average_order(sales: DataFrame) -> DataFrame:
+    return sales.withColumn("avg_order_minor", rounded_half_up_ratio(F.col("gross_minor"), F.col("orders")))
+
+
 def merchant_hourly_sales(events: DataFrame) -> DataFrame:
     """Silver events -> one row per (merchant_id, hour_start, currency) with orders or refunds.
     A refund counts in the hour of its own occurred_at."""
-    return (
-        _hourly_sales(events)
-        .withColumn("avg_order_minor", rounded_half_up_ratio(F.col("gross_minor"), F.col("orders")))
-        .select(*MERCHANT_HOURLY_SALES.names)
+    return _hourly_sales(events).transform(with_average_order).select(*MERCHANT_HOURLY_SALES.names)
+
+
+def merged_sales(rows: DataFrame, spec: TableSpec) -> DataFrame:
+    """Rows of merchant_hourly_sales or merchant_hourly_channel_sales (`spec`) that share a key -> one row per key:
+    counts and amounts added, net and average order taken from the totals."""
+    sums = [name for name in SALES_SUMS if name in spec.names]
+    merged = (
+        rows.groupBy(*spec.key, "date")
+        .agg(
+            *[
+                (F.sum(name).cast("bigint") if name in SALES_COUNTS else exact_sum(F.col(name))).alias(name)
+                for name in sums
+            ]
+        )
+        .withColumn("net_minor", (F.col("gross_minor") - F.col("refunded_minor")).cast(EXACT_SUM))
     )
+    if "avg_order_minor" in spec.names:
+        merged = merged.transform(with_average_order)
+    return merged.select(*spec.names)
 
 
 def merchant_hourly_channel_sales(events: DataFrame) -> DataFrame:
@@ -166,8 +205,11 @@ def merchant_hourly_channel_sales(events: DataFrame) -> DataFrame:
 def product_daily(events: DataFrame) -> DataFrame:
     """Silver events -> one row per (merchant_id, date, sku, currency) from the items of orders.
     `name` is the one in the latest order of the day (ties broken by event_id, and within one order that lists the
-    SKU twice by the name that sorts last), so reruns agree whatever order they read the rows in."""
-    latest_first = F.struct(F.col("occurred_at"), F.col("event_id"), F.col("item.name"))
+    SKU twice by the name that sorts last), so reruns agree whatever order they read the rows in; `name_occurred_at`
+    and `name_event_id` say which order that was, so that a later batch's orders can be merged in."""
+    latest_first = F.struct(
+        F.col("occurred_at").alias("name_occurred_at"), F.col("event_id").alias("name_event_id"), F.col("item.name")
+    )
     return (
         events.filter((F.col("event_type") == "order_placed") & F.col("items").isNotNull())
         .select(
@@ -180,9 +222,26 @@ def product_daily(events: DataFrame) -> DataFrame:
         )
         .groupBy("merchant_id", F.col("event_date").alias("date"), F.col("item.sku").alias("sku"), "currency")
         .agg(
-            F.max_by("item.name", latest_first).alias("name"),
+            F.max(latest_first).alias("latest"),
             exact_sum(F.col("item.quantity")).alias("units"),
             exact_sum(F.col("item.quantity").cast(EXACT_SUM) * F.col("item.unit_price_minor")).alias("revenue_minor"),
         )
+        .select("*", "latest.*")
+        .select(*PRODUCT_DAILY.names)
+    )
+
+
+def merged_products(rows: DataFrame) -> DataFrame:
+    """Rows of product_daily that share a key -> one row per key: units and revenue added, the name of the latest
+    order kept."""
+    latest_first = F.struct("name_occurred_at", "name_event_id", "name")
+    return (
+        rows.groupBy(*PRODUCT_DAILY.key)
+        .agg(
+            F.max(latest_first).alias("latest"),
+            exact_sum(F.col("units")).alias("units"),
+            exact_sum(F.col("revenue_minor")).alias("revenue_minor"),
+        )
+        .select("*", "latest.*")
         .select(*PRODUCT_DAILY.names)
     )

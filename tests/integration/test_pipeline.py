@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+
+import pytest
 
 from jobs import gold, pipeline, silver
 from jobs.runtime.arguments import Slice
 from jobs.sources import checked_source
 from jobs.storage.delta import read_table
-from testkit.lakehouses import copy_of, land
+from testkit.lakehouses import comparable_rows, copy_of, land
 from testkit.registry import SchemaRegistry
 
 SCHEMAS = SchemaRegistry()
@@ -178,7 +180,7 @@ def actual_gold(spark, settings) -> dict[str, dict]:
 
 
 def snapshot(spark, settings) -> dict[str, list]:
-    """Every row of every silver and gold table, sorted, for 'nothing changed' comparisons."""
+    """Every row of every silver and gold table, for 'nothing changed' comparisons."""
     tables = [
         "silver.events",
         "silver.quarantine",
@@ -188,7 +190,8 @@ def snapshot(spark, settings) -> dict[str, list]:
         "gold.merchant_daily",
         "gold.product_daily",
     ]
-    return {name: sorted(map(str, read_table(spark, settings, name).collect())) for name in tables}
+
+    return {name: comparable_rows(read_table(spark, settings, name)) for name in tables}
 
 
 def test_two_batches_match_plain_python_and_reruns_change_nothing(spark, settings, small_lakehouse, tmp_path):
@@ -225,3 +228,40 @@ def test_two_batches_match_plain_python_and_reruns_change_nothing(spark, setting
     gold.run(spark, settings, Slice(datetime(2026, 11, 22).date()))
     gold.run(spark, settings, Slice(datetime(2026, 11, 23).date(), 1))
     assert snapshot(spark, settings) == before
+
+
+def test_gold_stopped_between_tables_finishes_its_batch_once_and_equals_a_recompute(
+    spark, settings, small_lakehouse, tmp_path, monkeypatch
+):
+    """Incremental gold merges a batch into each table in its own commit; a crash after some of them must neither
+    lose the others nor count the batch twice in those written, and the result must equal gold recomputed from
+    silver."""
+    first_lines = small_lakehouse.lines
+    settings = copy_of(small_lakehouse, tmp_path, onto=settings)
+    late_lines = second_batch(first_lines)
+    land(spark, settings, late_lines, ingested_at=datetime.now(UTC))
+    silver.run(spark, settings)
+    write = gold.replace_where
+
+    def crash_at_daily(settings, name, *args):
+        if name == "gold.merchant_daily":
+            raise RuntimeError("killed in the middle of a batch")
+        write(settings, name, *args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(gold, "replace_where", crash_at_daily)
+        with pytest.raises(Exception, match="killed in the middle of a batch"):
+            gold.run(spark, settings)
+    expected = expected_gold(first_lines + late_lines)
+    stopped = actual_gold(spark, settings)
+    assert stopped["hourly"] == expected["hourly"]  # written before the crash
+    assert stopped["daily"] == expected_gold(first_lines)["daily"]  # not written
+
+    restarted = gold.run(spark, settings)  # the same batch again: the tables written already skip it
+
+    assert restarted.rows_in == len(expected["silver"]) - len(expected_gold(first_lines)["silver"])
+    assert actual_gold(spark, settings) == expected
+    incremental = snapshot(spark, settings)
+    for day in (date(2026, 11, 22), date(2026, 11, 23)):
+        gold.run(spark, settings, Slice(day))
+    assert snapshot(spark, settings) == incremental

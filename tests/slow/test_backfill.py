@@ -13,14 +13,13 @@ from jobs.storage.delta import ensure_tables, read_table
 from jobs.storage.tables import GOLD_TABLES, MERCHANT_DAILY, MERCHANT_HOURLY
 from jobs.transforms.contract import SCHEMA_DIR
 from testkit.events import event, order
-from testkit.lakehouses import land
+from testkit.lakehouses import SKETCHES, comparable_rows, land
 
 # A range of one day with two incremental runs in it, and events of the day before: each backfilled day costs
 # 10-25 s of fixed Spark and Delta work here, whatever its size, so a longer range proves nothing more.
 FIRST = LAST = date(2026, 11, 21)
 DAY_BEFORE = "2026, 11, 20"
 RUN_EVERY = timedelta(hours=12)
-SKETCHES = {"sessions_sketch", "customers_sketch"}  # compared through their estimates, `sessions` and `customers`
 TABLES = ["silver.events", "silver.quarantine", *GOLD_TABLES]
 
 
@@ -69,9 +68,7 @@ def incremental_run(spark, settings) -> None:
 
 
 def contents(spark, settings, table: str) -> list[str]:
-    frame = read_table(spark, settings, table)
-    columns = sorted(set(frame.columns) - SKETCHES)
-    return sorted(map(str, frame.select(*columns).collect()))
+    return comparable_rows(read_table(spark, settings, table))
 
 
 def snapshot(spark, settings) -> dict[str, list[str]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from jobs import pipeline
 from jobs.devtools.generate import write_hour_files
@@ -28,6 +28,17 @@ from testkit.events import bronze_records
 # 30 merchants over three hours across midnight: two dates, several currencies and channels, schema versions 1 and
 # 2, late events, copies and malformed records.
 SMALL_CONFIG = GeneratorConfig(events=2000, hours=3, merchants=30, seed=5, start=datetime(2026, 11, 22, 22, tzinfo=UTC))
+
+
+# Compared through their estimates (`sessions`, `customers`): a sketch's bytes depend on the order in which it was
+# merged, batch by batch, but not what it estimates.
+SKETCHES = ("sessions_sketch", "customers_sketch")
+
+
+def comparable_rows(table: DataFrame) -> list[str]:
+    """A table's rows as sorted text, columns in name order and sketches left out: equal for equal tables."""
+    columns = sorted(set(table.columns) - set(SKETCHES))
+    return sorted(map(str, table.select(*columns).collect()))
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ class SearchIndex:
     name: str  # the alias readers query; monthly indices are `<name>-yyyy.MM`
     key: tuple[str, ...]  # the row's key, in document id order
     time: str  # the slice start (a date), which also picks the monthly index
-    columns: tuple[tuple[str, str], ...]  # the gold table's (name, Spark type)
+    columns: tuple[tuple[str, str], ...]  # the gold table's published (name, Spark type)
     full_text: tuple[str, ...] = ()  # string columns searched as text
 
     def alias(self, prefix: str) -> str:
@@ -54,13 +54,14 @@ class SearchIndex:
 
     @property
     def document_fields(self) -> list[str]:
-        """The columns a document carries: all but the binary ones (the sketches, which only gold needs)."""
-        return [name for name, kind in self.columns if kind != "binary"]
+        """The columns a document carries: the table's published ones."""
+        return [name for name, _ in self.columns]
 
 
 def index_of(spec: TableSpec, full_text: tuple[str, ...] = ()) -> SearchIndex:
     """A gold table's index: named after the table (`product_daily` -> `product-daily`), its key the table's."""
-    return SearchIndex(spec.name.split(".")[1].replace("_", "-"), spec.key, spec.time, spec.columns, full_text)
+    name = spec.name.split(".")[1].replace("_", "-")
+    return SearchIndex(name, spec.key, spec.time, spec.published_columns, full_text)
 
 
 INDICES = {
@@ -73,8 +74,6 @@ def mappings(index: SearchIndex) -> dict:
     """Explicit mappings for a gold table's documents; `strict` refuses a field the mapping does not name."""
     properties = {}
     for name, kind in index.columns:
-        if name not in index.document_fields:
-            continue
         if kind not in SPARK_TO_SEARCH_TYPES:
             raise ValueError(f"{index.name}: no search type for column {name} ({kind})")
         properties[name] = FULL_TEXT if name in index.full_text else SPARK_TO_SEARCH_TYPES[kind]

@@ -38,6 +38,9 @@ class TableSpec:
     partitioned_by: str
     key: tuple[str, ...] = ()  # the columns that identify a row (and its record in a sink), in document-id order
     change_feed: bool = False  # Delta's change data feed, which publishing reads to find what changed
+    # Columns only gold itself needs, to merge a batch into a row (the sketches, the order a name comes from): no
+    # sink gets them.
+    internal: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -56,6 +59,10 @@ class TableSpec:
         """The column holding a gold row's slice start: `hour_start` for hourly tables, else `date`."""
         return "hour_start" if "hour_start" in self.key else "date"
 
+    @property
+    def published_columns(self) -> tuple[tuple[str, str], ...]:
+        return tuple((name, kind) for name, kind in self.columns if name not in self.internal)
+
     def names_of_type(self, kind: str) -> list[str]:
         return [name for name, column_type in self.columns if column_type == kind]
 
@@ -65,8 +72,18 @@ class TableSpec:
         return [name for name, column_type in self.columns if column_type in ("bigint", EXACT_SUM)]
 
 
-def _spec(name: str, ddl: str, partitioned_by: str, key: tuple[str, ...] = (), change_feed: bool = False) -> TableSpec:
-    return TableSpec(name, parse_columns(ddl), partitioned_by, key, change_feed)
+def _spec(
+    name: str,
+    ddl: str,
+    partitioned_by: str,
+    key: tuple[str, ...] = (),
+    change_feed: bool = False,
+    internal: tuple[str, ...] = (),
+) -> TableSpec:
+    return TableSpec(name, parse_columns(ddl), partitioned_by, key, change_feed, internal)
+
+
+SKETCHES = ("sessions_sketch", "customers_sketch")
 
 
 BRONZE_EVENTS = _spec(
@@ -95,6 +112,7 @@ MERCHANT_HOURLY = _spec(
     "date",
     key=("merchant_id", "hour_start"),
     change_feed=True,
+    internal=SKETCHES,
 )
 MERCHANT_HOURLY_SALES = _spec(
     "gold.merchant_hourly_sales",
@@ -120,6 +138,7 @@ MERCHANT_DAILY = _spec(
     "date",
     key=("merchant_id", "date"),
     change_feed=True,
+    internal=SKETCHES,
 )
 PRODUCT_DAILY = _spec(
     "gold.product_daily",
@@ -128,6 +147,7 @@ PRODUCT_DAILY = _spec(
     "date",
     key=("merchant_id", "date", "currency", "sku"),
     change_feed=True,
+    internal=("name_occurred_at", "name_event_id"),
 )
 BATCH_HEALTH = _spec(
     "ops.batch_health",

@@ -106,7 +106,9 @@ def test_a_gold_table_of_64_bit_sums_is_converted_to_exact_sums_with_its_values(
     old_columns = TABLES["gold.product_daily"].ddl.replace("decimal(38,0)", "bigint")
     spark.sql(f"CREATE TABLE delta.`{path}` ({old_columns}) USING delta PARTITIONED BY (date)")
     spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES (delta.enableChangeDataFeed = true)")
-    spark.sql(f"INSERT INTO delta.`{path}` VALUES ('m-1', DATE '2026-11-24', 's-1', 'EUR', 'Mug', 3, {2**63 - 1})")
+    spark.sql(
+        f"INSERT INTO delta.`{path}` VALUES ('m-1', DATE '2026-11-24', 's-1', 'EUR', 'Mug', 3, {2**63 - 1}, NULL, NULL)"
+    )
     before = table_version(spark, settings, "gold.product_daily")
 
     ensure_tables(spark, settings, ["gold.product_daily"])

@@ -29,7 +29,7 @@ from jobs.services.kinesis import KinesisService
 from jobs.services.trino import TrinoService
 from testkit import lakehouses
 
-TIERS = ("unit", "spark", "integration", "slow")
+TIERS = ("unit", "spark", "integration", "slow", "heavy")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,4 +1,4 @@
-"""Hostile records for the contract fuzz campaign (tests/slow/test_contract_fuzz.py): hypothesis strategies that
+"""Hostile records for the contract fuzz campaign (tests/heavy/test_contract_fuzz.py): hypothesis strategies that
 write whole records as bytes, biased toward the edges of the event contract, and the reference verdict on a record
 that Spark's validation must agree with.
 

@@ -15,7 +15,7 @@ REJECTED = [
     ("malformed_json", '{"event_id": "e-1", '),
     ("malformed_json", "[1, 2]"),
     ("malformed_json", ""),
-    # found by the fuzz campaign (tests/slow/test_contract_fuzz.py): Spark's parser reads the first value and
+    # found by the fuzz campaign (tests/heavy/test_contract_fuzz.py): Spark's parser reads the first value and
     # ignores what follows it, reads a lone surrogate escape as '?', and overflows its stack on deep nesting
     ("malformed_json", EVENT_TEXT + " x"),
     ("malformed_json", EVENT_TEXT + ","),

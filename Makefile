@@ -15,7 +15,7 @@ UV_VERSION := 0.13.9
 UV_INSTALL := $(BIN)/uv pip install --quiet --python
 
 .PHONY: help setup setup-core services services-up services-down demo notebooks demo-publish demo-stream test \
-        test-fast test-slow test-kill lint bench bench-big-file freshness chaos clean
+        test-fast test-slow test-heavy test-kill lint bench bench-ingest bench-big-file freshness chaos clean
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -152,6 +152,9 @@ test-fast: setup-core ## the unit and spark tiers: no service, no download beyon
 test-slow: setup ## the slow tier alone: kill drills, the backfill proof, the DAG run, outage runs
 	$(BIN)/pytest tests/slow
 
+test-heavy: setup ## the heavy tier, not in make test: the 2 GiB file, the contract fuzz campaign
+	$(BIN)/pytest tests/heavy
+
 test-kill: setup ## only the kill drills, with their kill log on the console
 	$(BIN)/pytest -m kill -s tests/slow
 
@@ -162,6 +165,9 @@ lint: $(VENV)/.installed ## ruff (lint and format) and mypy over jobs/ and scrip
 
 bench: setup ## stage throughput, publish rates, backfill and Trino latency on BENCH_EVENTS events
 	$(BIN)/python scripts/bench.py --events $(BENCH_EVENTS)
+
+bench-ingest: setup-core $(SERVICES)/kafka/.fetched ## the ingestion API under wrk: events/s and latency, files and Kafka
+	$(BIN)/python scripts/bench_ingest.py
 
 bench-big-file: setup-core ## one 2 GiB JSON Lines file into bronze with the default memory
 	$(BIN)/python scripts/big_file.py --gib 2

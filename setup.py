@@ -23,6 +23,13 @@ setup(
         "tenacity>=9,<10",
         # elasticsearch-py 8/9 refuse a server that is not Elastic's; the calls used are the APIs both share
         "opensearch-py>=3.2,<4",
+        # serving: the ingestion API (uvicorn's "standard" speed-ups: uvloop and httptools)
+        "starlette>=1.10,<2",
+        "uvicorn>=0.55,<1",
+        "uvloop>=0.21",
+        "httptools>=0.6",
+        "prometheus-client>=0.21,<1",
+        "msgspec>=0.19,<1",
         # analysts: Trino's DB-API client, and what the notebooks plot with and are run by
         "trino>=0.336,<1",
         "matplotlib>=3.10,<4",

@@ -40,6 +40,8 @@ COMMANDS = {
         "jobs.devtools.airflow",
         "the Airflow CLI, set up for dags/ on this machine (e.g. dags test <dag> <hour>)",
     ),
+    "serve": ("jobs.serving.cli", "the ingestion API: serve ingest [--port P] (writes to LAKEHOUSE_SOURCE)"),
+    "keys": ("jobs.serving.keys", "API keys of the ingestion API and the portal: create|list|revoke"),
     "services": ("jobs.services.cli", "start, stop or check the local services (up|down|status [name ...])"),
 }
 

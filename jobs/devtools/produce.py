@@ -4,6 +4,7 @@ Every record's partition key is its `merchant_id` (a malformed record without on
 one merchant's events go to one partition or shard. Kafka goes through confluent-kafka (librdkafka batches and
 retries on its own, idempotence keeps its order); Kinesis through `put_records` calls of up to 500 records,
 resending the records a call reports as failed (throttled) with exponential backoff until every record is accepted
+(or a minute has passed)
 (a resent record then follows later ones of its call: `put_records` does not keep order under throttling).
 """
 
@@ -20,11 +21,10 @@ from jobs.runtime.arguments import JobArgumentParser, positive_int
 from jobs.runtime.commands import command_parser
 from jobs.runtime.exits import run_entry
 from jobs.runtime.settings import UsageError
-from jobs.sources import KafkaSource, KinesisSource, parse_source
+from jobs.runtime.streams import KafkaSource, KinesisSource, kinesis_client, parse_source
+from jobs.serving.streams import kafka_producer_settings, put_records
 
-PUT_RECORDS_MAX_RECORDS = 500
-PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024
-MAX_SEND_ATTEMPTS = 10
+SEND_DEADLINE_SECONDS = 60.0
 
 
 def partition_key(record: bytes) -> bytes:
@@ -41,14 +41,7 @@ class KafkaSink:
 
         self.topic = source.topic
         self.failures: list[str] = []
-        self.producer = Producer(
-            {
-                "bootstrap.servers": source.bootstrap_servers,
-                "enable.idempotence": True,  # librdkafka's retries never write a record twice
-                "linger.ms": 20,
-                "message.max.bytes": 2 * 1024 * 1024,
-            }
-        )
+        self.producer = Producer(kafka_producer_settings(source.bootstrap_servers) | {"linger.ms": 20})
 
     def _delivered(self, error, _message) -> None:
         if error is not None:
@@ -72,34 +65,15 @@ class KafkaSink:
 
 class KinesisSink:
     def __init__(self, source: KinesisSource):
-        from jobs.sources.kinesis import kinesis_client
-
         self.stream = source.stream
         self.client = kinesis_client()
 
-    def _put(self, entries: list[dict]) -> None:
-        for attempt in range(MAX_SEND_ATTEMPTS):
-            response = self.client.put_records(StreamName=self.stream, Records=entries)
-            if response["FailedRecordCount"] == 0:
-                return
-            results = zip(entries, response["Records"], strict=True)
-            entries = [entry for entry, result in results if "ErrorCode" in result]
-            time.sleep(min(2.0, 0.05 * 2**attempt))
-        raise RuntimeError(f"Kinesis: {len(entries)} records still refused after {MAX_SEND_ATTEMPTS} attempts")
-
     def send(self, records: list[bytes]) -> None:
-        chunk: list[dict] = []
-        size = 0
-        for record in records:
-            key = partition_key(record)[:256].decode("utf-8", "replace")
-            entry_size = len(record) + len(key.encode())
-            if chunk and (len(chunk) == PUT_RECORDS_MAX_RECORDS or size + entry_size > PUT_RECORDS_MAX_BYTES):
-                self._put(chunk)
-                chunk, size = [], 0
-            chunk.append({"Data": record, "PartitionKey": key})
-            size += entry_size
-        if chunk:
-            self._put(chunk)
+        entries = [
+            {"Data": record, "PartitionKey": partition_key(record)[:256].decode("utf-8", "replace")}
+            for record in records
+        ]
+        put_records(self.client, self.stream, entries, deadline_seconds=SEND_DEADLINE_SECONDS)
 
     def close(self) -> None:
         pass

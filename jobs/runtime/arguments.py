@@ -6,11 +6,12 @@ import argparse
 import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import NoReturn
-
-from pyspark.sql.streaming import DataStreamWriter
+from typing import TYPE_CHECKING, NoReturn
 
 from jobs.runtime.settings import UsageError
+
+if TYPE_CHECKING:  # the serving processes parse arguments too, and load no Spark
+    from pyspark.sql.streaming import DataStreamWriter
 
 
 class JobArgumentParser(argparse.ArgumentParser):

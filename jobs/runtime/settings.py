@@ -32,6 +32,8 @@ DEFAULTS = {
     "publish_max_wait_seconds": "60",
     "conversion_basis": "sessions",
     "trino_url": "https://127.0.0.1:18081",
+    "keys": "./keys.sqlite",
+    "ingest_rate": "10000",
 }
 SINK_NAMES = ("influxdb", "opensearch")  # jobs/sinks implements each
 CONVERSION_BASES = ("sessions", "customers")  # what gold's conversion_rate divides orders by
@@ -191,6 +193,29 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
         trino_login=login_from(env, "trino"),
         trino_ca_file=env.get("LAKEHOUSE_TRINO_CA_FILE", ""),
     )
+
+
+@dataclass(frozen=True)
+class ServingSettings:
+    """What `lakehouse serve` and `lakehouse keys` read: no Spark, no warehouse."""
+
+    keys: str  # the key store, a SQLite file
+    source: str  # the stream the ingestion API writes to, as bronze reads it
+    ingest_rate: float  # events a second each merchant may send, on average over a burst of two seconds
+
+
+def serving_settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> ServingSettings:
+    """--keys and --source flags, else LAKEHOUSE_KEYS, LAKEHOUSE_SOURCE and LAKEHOUSE_INGEST_RATE, else defaults."""
+    env = os.environ if env is None else env
+
+    def pick(name: str) -> str:
+        flag = getattr(args, name, None)
+        return flag if flag is not None else env.get(f"LAKEHOUSE_{name.upper()}", DEFAULTS[name])
+
+    rate = pick("ingest_rate")
+    if not rate.replace(".", "", 1).isdigit() or float(rate) <= 0:
+        raise UsageError(f"LAKEHOUSE_INGEST_RATE must be a positive number of events a second, got {rate!r}")
+    return ServingSettings(keys=_absolute(pick("keys")), source=pick("source"), ingest_rate=float(rate))
 
 
 def login_from(env: Mapping[str, str], server: str) -> Login:

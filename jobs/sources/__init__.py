@@ -2,49 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs.runtime.settings import Settings, UsageError
+from jobs.runtime.streams import FileSource, KafkaSource, KinesisSource, Source, parse_source
 from jobs.sources.files import read_file_stream, with_line_numbers
 from jobs.sources.kafka import read_kafka_stream
 from jobs.sources.kinesis import read_kinesis_stream
 
-
-@dataclass(frozen=True)
-class FileSource:
-    directory: str
-
-
-@dataclass(frozen=True)
-class KafkaSource:
-    bootstrap_servers: str
-    topic: str
-
-
-@dataclass(frozen=True)
-class KinesisSource:
-    stream: str
-
-
-Source = FileSource | KafkaSource | KinesisSource
-
-
-def parse_source(text: str) -> Source:
-    scheme, _, rest = text.partition(":")
-    if scheme == "files" and rest:
-        return FileSource(str(Path(rest).expanduser().resolve()))
-    if scheme == "kafka" and "/" in rest:
-        servers, _, topic = rest.rpartition("/")
-        if servers and topic:
-            return KafkaSource(servers, topic)
-    if scheme == "kinesis" and rest:
-        return KinesisSource(rest)
-    raise UsageError(
-        f"bad source {text!r}: expected files:<dir>, kafka:<bootstrap servers>/<topic> or kinesis:<stream name>"
-    )
+__all__ = ["FileSource", "KafkaSource", "KinesisSource", "Source", "checked_source", "parse_source", "read_source"]
 
 
 def checked_source(settings: Settings) -> Source:

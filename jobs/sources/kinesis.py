@@ -23,19 +23,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
 
+from jobs.runtime.streams import kinesis_client
+
 SCHEMA = "data BINARY, shard_id STRING, sequence_number STRING"
 GET_RECORDS_LIMIT = 10_000  # the most GetRecords returns in one call
 DEFAULT_MAX_RECORDS_PER_SHARD = 200_000
 MAX_EMPTY_PAGES_OF_CLOSED_SHARD = 25
 READ_TO_THE_END = 2**62  # no record limit: a partition reads up to its end sequence number
-
-
-def kinesis_client():
-    # Imported here: the reader is pickled to Python workers, which import boto3 themselves.
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client("kinesis", config=Config(retries={"mode": "adaptive", "max_attempts": 10}))
 
 
 def list_shards(client, stream: str) -> list[dict]:

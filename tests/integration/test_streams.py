@@ -10,9 +10,9 @@ from pyspark.sql import functions as F
 from jobs import bronze, silver
 from jobs.devtools.chaos import accepted_ids_via_files
 from jobs.devtools.produce import KafkaSink, KinesisSink, send_all
+from jobs.runtime.streams import kinesis_client
 from jobs.services import kafka, kinesis
 from jobs.sources import KafkaSource, KinesisSource
-from jobs.sources.kinesis import kinesis_client
 from jobs.storage.delta import read_table
 from testkit.streams import assert_landed_exactly_once, some_records
 

@@ -242,12 +242,10 @@ class Load(threading.Thread):
                 self.acknowledged += batch
 
 
-@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
-def test_every_event_answered_200_is_in_the_stream_when_the_server_is_stopped_under_load(tmp_path, keys, stop):
-    landing = tmp_path / "landing"
-    landing.mkdir()
+def _stopped_under_load(source: str, tmp_path, keys: KeyStore, stop: signal.Signals) -> tuple[list[bytes], int]:
+    """Four stores post until the server gets `stop` three seconds in; what was answered 200, and the exit code."""
     loads = []
-    with ingest_server(f"files:{landing}", keys.path, tmp_path / "serve.log") as server:
+    with ingest_server(source, keys.path, tmp_path / "serve.log") as server:
         for number in range(4):
             _, key = keys.create(f"m-{number}", "ingest")
             loads.append(Load(server, key, f"m-{number}"))
@@ -261,8 +259,22 @@ def test_every_event_answered_200_is_in_the_stream_when_the_server_is_stopped_un
             load.join(timeout=30)
     acknowledged = [record for load in loads for record in load.acknowledged]
     assert len(acknowledged) > 1000
-    landed = set(landed_lines(landing))
-    assert set(acknowledged) <= landed
+    return acknowledged, exit_code
+
+
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_every_event_answered_200_is_in_the_files_when_the_server_is_stopped_under_load(tmp_path, keys, stop):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    acknowledged, exit_code = _stopped_under_load(f"files:{landing}", tmp_path, keys, stop)
+    assert set(acknowledged) <= set(landed_lines(landing))
     if stop == signal.SIGTERM:
         assert exit_code == 0
         assert "stopped, every request answered" in (tmp_path / "serve.log").read_text()
+
+
+def test_every_event_answered_200_is_in_kafka_when_the_server_is_killed_under_load(tmp_path, keys, kafka_service):
+    topic = f"ingest-kill-{uuid.uuid4().hex[:8]}"
+    kafka.create_topic(topic, 4, servers=kafka_service)
+    acknowledged, _ = _stopped_under_load(f"kafka:{kafka_service}/{topic}", tmp_path, keys, signal.SIGKILL)
+    assert set(acknowledged) <= {value for _, value in _topic_records(kafka_service, topic, 4)}

@@ -194,18 +194,23 @@ def main() -> None:
     for stream in args.streams.split(","):
         with tempfile.TemporaryDirectory(prefix="bench-ingest-") as folder:
             work = Path(folder)
-            broker_pid = None
+            broker_pid, started_broker = None, False
             if stream == "files":
                 (work / "landing").mkdir()
                 source = f"files:{work / 'landing'}"
             else:
                 settings = service_settings()
-                services.up(["kafka"], settings=settings, quiet=True)
+                [state] = services.up(["kafka"], settings=settings, quiet=True)
+                started_broker = state.started
                 [kafka] = services.select(["kafka"], settings)
                 create_topic("bench-ingest", 4, servers=kafka.address)
                 source = f"kafka:{kafka.address}/bench-ingest"
                 broker_pid = int(kafka.pid_file.read_text().split()[0]) if kafka.pid_file.is_file() else None
-            figures = run_one(source, wrk, args, work, broker_pid)
+            try:
+                figures = run_one(source, wrk, args, work, broker_pid)
+            finally:
+                if started_broker:  # stop a broker this run started, not one a developer had up
+                    services.down(["kafka"], settings=settings, quiet=True)
         requests_per_second = figures["requests"] / figures["seconds"]
         print(
             f"{stream}: {requests_per_second * args.batch:,.0f} events/s ({requests_per_second:,.0f} requests/s, "

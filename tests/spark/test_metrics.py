@@ -189,16 +189,23 @@ def test_distinct_counts_exact_for_small_and_within_two_percent_for_large(spark)
     assert abs(counts["m20000"] - 20000) <= 0.02 * 20000
 
 
-def test_hourly_distinct_counts_do_not_depend_on_row_order(spark):
-    """A backfill reads silver's rows in another order than the incremental runs did; the counts must agree."""
-    events = spark.range(60000).selectExpr(
+def many_page_views(spark):
+    """60,000 page views of one merchant in one hour: 40,000 sessions and 50,000 customers, past the sketches' exact
+    range; `id` numbers the rows."""
+    return spark.range(60000).selectExpr(
         "'m' as merchant_id",
         "concat('c', id * 7919 % 50000) as customer_id",
         "concat('s', id * 104729 % 40000) as session_id",
         "'page_view' as event_type",
         "timestamp'2026-11-24 10:00:00' as event_hour",
         "timestamp'2026-11-24 10:00:00' as ingested_at",
+        "id",
     )
+
+
+def test_hourly_distinct_counts_do_not_depend_on_row_order(spark):
+    """A backfill reads silver's rows in another order than the incremental runs did; the counts must agree."""
+    events = many_page_views(spark).drop("id")
     orders = [events.coalesce(1), events.orderBy("customer_id").coalesce(1), events.orderBy(F.rand(7)).repartition(5)]
     counts = {tuple(merchant_hourly(rows).select("sessions", "customers").first()) for rows in orders}
     assert len(counts) == 1, counts
@@ -335,15 +342,7 @@ def test_batches_merged_one_by_one_equal_gold_of_all_their_events(spark):
 
 def test_merged_distinct_counts_equal_those_of_all_events_past_the_exact_range(spark):
     """Tens of thousands of sessions, so the sketches are in their estimating mode, split over three batches."""
-    events = spark.range(60000).selectExpr(
-        "'m' as merchant_id",
-        "concat('c', id * 7919 % 50000) as customer_id",
-        "concat('s', id * 104729 % 40000) as session_id",
-        "'page_view' as event_type",
-        "timestamp'2026-11-24 10:00:00' as event_hour",
-        "timestamp'2026-11-24 10:00:00' as ingested_at",
-        "id",
-    )
+    events = many_page_views(spark)
     whole = merchant_hourly(events)
     merged = merged_activity(
         reduce(DataFrame.unionByName, [merchant_hourly(events.filter(f"id % 3 = {part}")) for part in range(3)]),

@@ -13,14 +13,16 @@ BENCH_EVENTS ?= 2000000
 MVN    := mvn --batch-mode --quiet --settings $(CURDIR)/.mvn/settings.xml
 UV_VERSION := 0.13.9
 UV_INSTALL := $(BIN)/uv pip install --quiet --python
+DASHBOARD := jobs/serving/dashboard
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help setup setup-core services services-up services-down demo notebooks demo-publish demo-stream test \
+.PHONY: help setup setup-core dashboard chromium demo-portal services services-up services-down demo notebooks demo-publish demo-stream test \
         test-fast test-slow test-heavy test-kill lint bench bench-ingest bench-big-file freshness chaos clean
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-setup: setup-core services $(AIRFLOW_VENV)/.installed ## everything: venv, jars, local services, Airflow's venv
+setup: setup-core services $(AIRFLOW_VENV)/.installed dashboard chromium ## everything: venv, jars, services, Airflow, browser
 
 setup-core: $(VENV)/.installed $(JARS)/.resolved ## the venv and Spark's jars: all that make test-fast needs
 
@@ -39,6 +41,17 @@ $(AIRFLOW_VENV)/.installed: requirements-airflow.txt $(VENV)/.installed
 	$(PYTHON) -m venv $(AIRFLOW_VENV)
 	$(UV_INSTALL) $(AIRFLOW_VENV)/bin/python -r requirements-airflow.txt
 	touch $@
+
+# The dashboard's chart library, from npm with its lock file, served by the portal itself (no CDN).
+dashboard: $(DASHBOARD)/node_modules/.installed
+$(DASHBOARD)/node_modules/.installed: $(DASHBOARD)/package.json $(DASHBOARD)/package-lock.json
+	cd $(DASHBOARD) && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+# Debian's Chromium, which the browser tests drive with Playwright (Playwright's own browser download fails here).
+chromium:
+	@command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium)
 
 # Delta's jars, resolved by Maven from pom.xml into a git-ignored folder (no Ivy download at session start).
 # jobs/runtime/session.py hands them to sessions it builds; spark-defaults.conf in the venv's pyspark hands them to

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from jobs import cli, services
+from jobs import cli, publish, services
 from jobs.runtime import session
 from jobs.runtime.session import build_session
 from jobs.runtime.settings import ServiceSettings, Settings, service_settings, settings_from
@@ -27,7 +27,7 @@ from jobs.services.base import Service, free_port
 from jobs.services.influxdb import InfluxService
 from jobs.services.kinesis import KinesisService
 from jobs.services.trino import TrinoService
-from testkit import lakehouses
+from testkit import lakehouses, portals
 
 TIERS = ("unit", "spark", "integration", "slow", "heavy")
 
@@ -172,11 +172,9 @@ def trino_service(session_service_settings: ServiceSettings) -> Iterator[TrinoSe
         yield service
 
 
-@pytest.fixture
-def published(settings: Settings, tmp_path: Path, influxdb_service: InfluxService, opensearch_service: str) -> Settings:
-    """Settings that publish to the session's InfluxDB and OpenSearch, into a database and indices of this test's
-    own, as the pipeline's InfluxDB user."""
-    name = f"test_{tmp_path.name.replace('-', '_')}"
+def publishing_to(settings: Settings, name: str, influxdb_service: InfluxService, opensearch_url: str) -> Settings:
+    """`settings` publishing to the session's InfluxDB and OpenSearch, into a database and indices called `name`, as
+    the pipeline's InfluxDB user."""
     influxdb_service.create_database(name)
     return replace(
         settings,
@@ -184,7 +182,50 @@ def published(settings: Settings, tmp_path: Path, influxdb_service: InfluxServic
         influxdb_url=influxdb_service.url,
         influxdb_login=influxdb_service.login(influxdb.PIPELINE),
         influxdb_database=name,
-        opensearch_url=opensearch_service,
+        opensearch_url=opensearch_url,
         opensearch_prefix=name.lower(),
         publish_max_wait_seconds=20.0,
     )
+
+
+@pytest.fixture
+def published(settings: Settings, tmp_path: Path, influxdb_service: InfluxService, opensearch_service: str) -> Settings:
+    """Settings that publish to the session's InfluxDB and OpenSearch, into a database and indices of this test's
+    own, as the pipeline's InfluxDB user."""
+    return publishing_to(settings, f"test_{tmp_path.name.replace('-', '_')}", influxdb_service, opensearch_service)
+
+
+# --- the portal ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def published_lakehouse(
+    spark: SparkSession,
+    small_lakehouse: lakehouses.Lakehouse,
+    base_settings: Settings,
+    influxdb_service: InfluxService,
+    opensearch_service: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Settings:
+    """The small lakehouse's gold, published once to the session's stores (database and indices `portal`): what the
+    portal's tests read. Nothing may change it."""
+    root = tmp_path_factory.mktemp("published-lakehouse")
+    settings = lakehouses.copy_of(small_lakehouse, root, onto=base_settings)
+    settings = publishing_to(settings, "portal", influxdb_service, opensearch_service)
+    publish.run(spark, settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def portal(
+    spark: SparkSession,
+    published_lakehouse: Settings,
+    influxdb_service: InfluxService,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[portals.Portal]:
+    """`lakehouse serve portal` over the published lakehouse, logged in to InfluxDB as `reader` (who may only read),
+    with read keys for two merchants that both sold in two currencies or more."""
+    root = tmp_path_factory.mktemp("portal")
+    first, second = portals.two_merchants(spark, published_lakehouse)
+    with portals.portal_server(published_lakehouse, influxdb_service, root, first, second) as server:
+        yield server

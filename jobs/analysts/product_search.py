@@ -1,6 +1,6 @@
 """`lakehouse search --merchant M TEXT`: a merchant's products whose name matches TEXT, from the search index.
 
-What a merchant's search box asks OpenSearch (jobs/sinks/search.py's `product_search`), printed as a table: one row
+What a merchant's search box asks OpenSearch (jobs/storage/published.py's `product_search`), printed as a table: one row
 per product, currency and day, best match first. It reads only what `lakehouse publish --sinks opensearch` wrote.
 """
 
@@ -13,6 +13,7 @@ from jobs.runtime.commands import command_parser
 from jobs.runtime.exits import run_entry
 from jobs.runtime.settings import settings_from
 from jobs.sinks import search
+from jobs.storage.published import product_search
 
 COLUMNS = ("date", "sku", "currency", "units", "revenue_minor", "name")
 
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         alias = search.INDICES["gold.product_daily"].alias(settings.opensearch_prefix)
         try:
             answer = search.client(settings.opensearch_url, settings.opensearch_login).search(
-                index=alias, body=search.product_search(args.merchant, args.text, args.size)
+                index=alias, body=product_search(args.merchant, args.text, args.size)
             )
         except NotFoundError:
             raise RuntimeError(f"no index {alias} yet: run `lakehouse publish --sinks opensearch` first") from None

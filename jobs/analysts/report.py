@@ -11,9 +11,10 @@ from jobs.runtime.commands import command_parser
 from jobs.runtime.exits import run_entry
 from jobs.runtime.session import spark_session
 from jobs.runtime.settings import Settings, settings_from
+from jobs.storage.currencies import major_units
 from jobs.storage.delta import ensure_tables, read_table
 from jobs.storage.tables import MERCHANT_HOURLY_CHANNEL_SALES, MERCHANT_HOURLY_SALES, QUARANTINE, TABLES
-from jobs.transforms.money import major_units, minor_unit_exponent
+from jobs.transforms.money import minor_unit_exponent
 
 
 def report_lines(spark: SparkSession, settings: Settings, top: int = 10) -> list[str]:

@@ -30,8 +30,8 @@ from jobs.runtime.arguments import JobArgumentParser
 from jobs.runtime.commands import command_parser
 from jobs.runtime.exits import run_entry
 from jobs.runtime.settings import REPO_ROOT, Settings, settings_from
+from jobs.storage.currencies import MINOR_UNIT_EXPONENTS
 from jobs.storage.tables import TABLES
-from jobs.transforms.money import MINOR_UNIT_EXPONENTS
 
 # Registrations and views are written through a catalog of their own: the `lakehouse` catalog that analysts query
 # is read-only, so that nothing but the pipeline writes its tables.

@@ -202,10 +202,18 @@ class ServingSettings:
     keys: str  # the key store, a SQLite file
     source: str  # the stream the ingestion API writes to, as bronze reads it
     ingest_rate: float  # events a second each merchant may send, on average over a burst of two seconds
+    # What the portal reads: the stores `lakehouse publish` writes to, as a user that may only read them
+    influxdb_url: str = DEFAULTS["influxdb_url"]
+    influxdb_database: str = DEFAULTS["influxdb_database"]
+    influxdb_login: Login = Login()
+    opensearch_url: str = DEFAULTS["opensearch_url"]
+    opensearch_prefix: str = DEFAULTS["opensearch_prefix"]
+    opensearch_login: Login = Login()
 
 
 def serving_settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> ServingSettings:
-    """--keys and --source flags, else LAKEHOUSE_KEYS, LAKEHOUSE_SOURCE and LAKEHOUSE_INGEST_RATE, else defaults."""
+    """--keys and --source flags, else LAKEHOUSE_KEYS, LAKEHOUSE_SOURCE, LAKEHOUSE_INGEST_RATE and the stores'
+    LAKEHOUSE_INFLUXDB_* and LAKEHOUSE_OPENSEARCH_* variables, else defaults."""
     env = os.environ if env is None else env
 
     def pick(name: str) -> str:
@@ -215,7 +223,17 @@ def serving_settings_from(args: argparse.Namespace, env: Mapping[str, str] | Non
     rate = pick("ingest_rate")
     if not rate.replace(".", "", 1).isdigit() or float(rate) <= 0:
         raise UsageError(f"LAKEHOUSE_INGEST_RATE must be a positive number of events a second, got {rate!r}")
-    return ServingSettings(keys=_absolute(pick("keys")), source=pick("source"), ingest_rate=float(rate))
+    return ServingSettings(
+        keys=_absolute(pick("keys")),
+        source=pick("source"),
+        ingest_rate=float(rate),
+        influxdb_url=pick("influxdb_url"),
+        influxdb_database=pick("influxdb_database"),
+        influxdb_login=login_from(env, "influxdb"),
+        opensearch_url=pick("opensearch_url"),
+        opensearch_prefix=pick("opensearch_prefix"),
+        opensearch_login=login_from(env, "opensearch"),
+    )
 
 
 def login_from(env: Mapping[str, str], server: str) -> Login:

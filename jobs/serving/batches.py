@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import msgspec
 
+from jobs.serving.web import Refused
+
 MAX_EVENTS = 500
 MAX_BYTES = 1024 * 1024
 # One event: under what Kafka's broker (1 MiB a record batch by default) and Kinesis (1 MiB of data and partition key)
@@ -21,16 +23,6 @@ MAX_BYTES = 1024 * 1024
 MAX_EVENT_BYTES = 1_000_000
 MEDIA_TYPES = ("application/json", "application/x-ndjson")
 JSON_WHITESPACE = b" \t\n\r"
-
-
-class Refused(Exception):
-    """A request answered with an error and nothing sent on: its HTTP status and a one-line reason."""
-
-    def __init__(self, status: int, reason: str, retry_after: float = 0.0):
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.retry_after = retry_after  # seconds, for 429 and 503
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,12 @@ on. One JSON log line per request, without keys or payloads.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import math
-import sqlite3
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.applications import Starlette
@@ -31,9 +27,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from jobs.serving.batches import MAX_BYTES, MAX_EVENTS, Refused, events_of, media_type
+from jobs.serving.batches import MAX_BYTES, MAX_EVENTS, events_of, media_type
 from jobs.serving.keys import KeyStore
 from jobs.serving.streams import EventStream, StreamUnavailable
+from jobs.serving.web import Refused, http_error, log_request, merchant_of_request, refusal
 
 log = logging.getLogger("lakehouse.ingest")
 RETRY_AFTER_UNAVAILABLE_SECONDS = 2
@@ -76,11 +73,6 @@ class Metrics:
         )
 
 
-def bearer_key(request: Request) -> str:
-    scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    return key.strip() if scheme.lower() == "bearer" else ""
-
-
 async def body_within_limit(request: Request) -> bytes:
     """The body, read no further than the limit (a client's Content-Length is not trusted to be true)."""
     declared = request.headers.get("content-length", "")
@@ -100,13 +92,7 @@ def ingest_app(keys: KeyStore, stream: EventStream, rate: float) -> Starlette:
     metrics = Metrics()
 
     async def accept(request: Request, noted: dict[str, object]) -> int:
-        try:
-            merchant_id = await asyncio.to_thread(keys.merchant_of, bearer_key(request), "ingest")
-        except sqlite3.Error as error:  # the key store locked or unreadable: the client retries
-            log.warning(json.dumps({"key_store_error": str(error)[:200]}))
-            raise Refused(503, "keys cannot be checked now; send the request again", retry_after=1) from None
-        if merchant_id is None:
-            raise Refused(401, "missing, unknown or revoked ingest key")
+        merchant_id = await merchant_of_request(keys, request, "ingest", log)
         noted["merchant"] = merchant_id
         kind = media_type(request.headers.get("content-type"))
         events = events_of(await body_within_limit(request), kind)
@@ -138,23 +124,10 @@ def ingest_app(keys: KeyStore, stream: EventStream, rate: float) -> Starlette:
         try:
             response: Response = JSONResponse({"accepted": await accept(request, noted)})
         except Refused as refused:
-            headers = {"Retry-After": str(math.ceil(refused.retry_after))} if refused.retry_after else {}
-            if refused.status == 401:
-                headers["WWW-Authenticate"] = "Bearer"
-            response = JSONResponse({"error": refused.reason}, status_code=refused.status, headers=headers)
+            response = refusal(refused)
         metrics.requests.labels(str(response.status_code)).inc()
-        log.info(
-            json.dumps(
-                {
-                    "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                    "method": request.method,
-                    "path": request.url.path,
-                    "status": response.status_code,
-                    "merchant": noted.get("merchant"),
-                    "events": noted.get("events", 0),
-                    "ms": round((time.perf_counter() - started) * 1000, 2),
-                }
-            )
+        log_request(
+            log, request, response.status_code, started, merchant=noted.get("merchant"), events=noted.get("events", 0)
         )
         return response
 
@@ -172,11 +145,6 @@ def ingest_app(keys: KeyStore, stream: EventStream, rate: float) -> Starlette:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
         await stream.close()  # after the server has answered every request in flight
-
-    async def http_error(_request: Request, error: Exception) -> Response:
-        # 404 and 405 as JSON like every other answer, with Starlette's short reason (never a stack trace)
-        assert isinstance(error, HTTPException)
-        return JSONResponse({"error": error.detail}, status_code=error.status_code, headers=error.headers)
 
     return Starlette(
         exception_handlers={HTTPException: http_error},

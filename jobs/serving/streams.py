@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Protocol
 
 from jobs.runtime.streams import FileSource, KafkaSource, KinesisSource, kinesis_client, parse_source
-from jobs.serving.batches import Event, Refused
+from jobs.serving.batches import Event
+from jobs.serving.web import Refused
 
 PUT_RECORDS_MAX_RECORDS = 500
 PUT_RECORDS_MAX_BYTES = 5 * 1024 * 1024

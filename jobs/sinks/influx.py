@@ -9,7 +9,6 @@ on `/write` is what InfluxDB 1.x, 2.x and 3.x and AWS Timestream for InfluxDB al
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -18,13 +17,7 @@ from pyspark.sql import functions as F
 
 from jobs.runtime.settings import Login, Settings
 from jobs.sinks.delivery import Server, batches, deliver, sink_integer
-from jobs.storage.tables import (
-    MERCHANT_DAILY,
-    MERCHANT_HOURLY,
-    MERCHANT_HOURLY_CHANNEL_SALES,
-    MERCHANT_HOURLY_SALES,
-    TableSpec,
-)
+from jobs.storage.published import MEASUREMENTS, Measurement
 
 BATCH_POINTS = 5_000
 DELETIONS_PER_REQUEST = 20  # statements, each of up to SELECTORS_PER_DELETE points
@@ -33,36 +26,6 @@ SELECTORS_PER_DELETE = 500
 # here; more measured no faster, the server being the other bottleneck).
 WRITERS = 2
 NO_LOGIN = Login()
-
-
-@dataclass(frozen=True)
-class Measurement:
-    name: str
-    tags: tuple[str, ...]
-    time: str  # the column holding the slice start: an hour_start timestamp or a date
-    integer_fields: tuple[str, ...]
-    float_fields: tuple[str, ...] = ()
-
-    @property
-    def key(self) -> tuple[str, ...]:
-        return (*self.tags, self.time)
-
-
-def measurement_of(spec: TableSpec) -> Measurement:
-    """A gold table's measurement: tags are its key but the time, fields its integer and double columns."""
-    return Measurement(
-        name=spec.name.split(".")[1],
-        tags=tuple(column for column in spec.key if column != spec.time),
-        time=spec.time,
-        integer_fields=tuple(spec.integer_names),
-        float_fields=tuple(spec.names_of_type("double")),
-    )
-
-
-MEASUREMENTS = {
-    spec.name: measurement_of(spec)
-    for spec in (MERCHANT_HOURLY, MERCHANT_DAILY, MERCHANT_HOURLY_SALES, MERCHANT_HOURLY_CHANNEL_SALES)
-}
 
 
 def escape_tag(value: Column) -> Column:

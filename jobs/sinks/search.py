@@ -10,7 +10,6 @@ Spark partitions with the bulk API, in batches.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -19,7 +18,8 @@ from pyspark.sql import functions as F
 
 from jobs.runtime.settings import Login, Settings
 from jobs.sinks.delivery import Server, batches, deliver, sink_integer
-from jobs.storage.tables import EXACT_SUM, MERCHANT_DAILY, PRODUCT_DAILY, TableSpec
+from jobs.storage.published import INDICES, SearchIndex
+from jobs.storage.tables import EXACT_SUM
 
 BATCH_DOCUMENTS = 2_000
 WRITERS = 2
@@ -39,35 +39,6 @@ SPARK_TO_SEARCH_TYPES = {
     "double": {"type": "double"},
 }
 FULL_TEXT = {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
-
-
-@dataclass(frozen=True)
-class SearchIndex:
-    name: str  # the alias readers query; monthly indices are `<name>-yyyy.MM`
-    key: tuple[str, ...]  # the row's key, in document id order
-    time: str  # the slice start (a date), which also picks the monthly index
-    columns: tuple[tuple[str, str], ...]  # the gold table's published (name, Spark type)
-    full_text: tuple[str, ...] = ()  # string columns searched as text
-
-    def alias(self, prefix: str) -> str:
-        return f"{prefix}-{self.name}"
-
-    @property
-    def document_fields(self) -> list[str]:
-        """The columns a document carries: the table's published ones."""
-        return [name for name, _ in self.columns]
-
-
-def index_of(spec: TableSpec, full_text: tuple[str, ...] = ()) -> SearchIndex:
-    """A gold table's index: named after the table (`product_daily` -> `product-daily`), its key the table's."""
-    name = spec.name.split(".")[1].replace("_", "-")
-    return SearchIndex(name, spec.key, spec.time, spec.published_columns, full_text)
-
-
-INDICES = {
-    PRODUCT_DAILY.name: index_of(PRODUCT_DAILY, full_text=("name",)),
-    MERCHANT_DAILY.name: index_of(MERCHANT_DAILY),
-}
 
 
 def mappings(index: SearchIndex) -> dict:
@@ -125,15 +96,6 @@ def with_action(index: SearchIndex, prefix: str) -> Callable[[DataFrame], DataFr
         )
 
     return transform
-
-
-def product_search(merchant_id: str, text: str, size: int = 100) -> dict:
-    """The query for one merchant's products whose name matches `text` (full text, best match first). The merchant
-    is a filter, not a scored clause: another merchant's product never matches, however good its name."""
-    return {
-        "size": size,
-        "query": {"bool": {"must": [{"match": {"name": text}}], "filter": [{"term": {"merchant_id": merchant_id}}]}},
-    }
 
 
 def client(url: str, login: Login = NO_LOGIN, timeout: float = 30.0) -> Any:

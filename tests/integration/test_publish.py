@@ -14,9 +14,9 @@ from jobs.analysts import product_search as product_search_cli
 from jobs.runtime.arguments import Slice
 from jobs.sinks import influx, search
 from jobs.sinks.influx import MEASUREMENTS
-from jobs.sinks.search import INDICES, product_search
 from jobs.sources import checked_source
 from jobs.storage.delta import ensure_tables, read_table
+from jobs.storage.published import INDICES, product_search
 from testkit.events import order
 from testkit.lakehouses import copy_of, land
 from testkit.published import first_difference, gold_documents, gold_points, influx_points, search_documents

@@ -21,9 +21,9 @@ from jobs.devtools.synthetic import EventGenerator
 from jobs.runtime.settings import Settings
 from jobs.services.base import LOOPBACK
 from jobs.services.trino import PIPELINE
+from jobs.storage.currencies import MINOR_UNIT_EXPONENTS
 from jobs.storage.delta import read_table
 from jobs.storage.tables import TABLES
-from jobs.transforms.money import MINOR_UNIT_EXPONENTS
 from testkit.lakehouses import SMALL_CONFIG, copy_of, land
 from testkit.servers import trino_settings
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,8 +10,7 @@ from pathlib import Path
 
 import requests
 
-from jobs.runtime.waiting import wait_until
-from jobs.services.base import free_port
+from testkit.serving import serving
 
 
 @dataclass
@@ -39,32 +35,9 @@ class IngestServer:
 def ingest_server(source: str, keys: Path, log: Path, rate: float = 100_000) -> Iterator[IngestServer]:
     """`lakehouse serve ingest` on a free loopback port, writing to `source`; stopped with SIGTERM at the end (if
     the test has not stopped it), which must end it cleanly."""
-    port = free_port()
-    env = os.environ | {"LAKEHOUSE_KEYS": str(keys), "LAKEHOUSE_SOURCE": source, "LAKEHOUSE_INGEST_RATE": str(rate)}
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "jobs.cli", "serve", "ingest", "--port", str(port)],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    server = IngestServer(f"http://127.0.0.1:{port}", process, log)
-    try:
-        assert wait_until(lambda: _alive(server), timeout=30), f"the ingestion API did not start: {log.read_text()}"
-        yield server
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=30) == 0, log.read_text()
-
-
-def _alive(server: IngestServer) -> bool:
-    if server.process.poll() is not None:
-        raise AssertionError(f"the ingestion API ended: {server.log.read_text()}")
-    try:
-        return requests.get(f"{server.url}/healthz", timeout=1).status_code == 200
-    except requests.ConnectionError:
-        return False
+    env = {"LAKEHOUSE_KEYS": str(keys), "LAKEHOUSE_SOURCE": source, "LAKEHOUSE_INGEST_RATE": str(rate)}
+    with serving("ingest", env, log) as (url, process):
+        yield IngestServer(url, process, log)
 
 
 def as_array(records: Sequence[bytes]) -> bytes:

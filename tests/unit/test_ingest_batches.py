@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jobs.serving.batches import MAX_EVENTS, Refused, events_of, media_type
+from jobs.serving.batches import MAX_EVENTS, events_of, media_type
 from jobs.serving.ingest import RateLimiter
+from jobs.serving.web import Refused
 from testkit import fuzz
 
 ARRAY, LINES = "application/json", "application/x-ndjson"

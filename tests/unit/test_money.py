@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from jobs.transforms.money import major_units
+from jobs.storage.currencies import major_units
 
 
 @pytest.mark.parametrize(

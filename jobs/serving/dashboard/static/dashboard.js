@@ -47,7 +47,8 @@ function hourLabel(ms) {
   return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
 }
 
-function drawChart(canvasId, label, points, colour) {
+// The x axis spans the whole 7 days, a tick each midnight, whatever hours have data.
+function drawChart(canvasId, label, points, colour, days) {
   const canvas = $(canvasId);
   const existing = Chart.getChart(canvas);
   if (existing) existing.destroy();
@@ -61,7 +62,12 @@ function drawChart(canvasId, label, points, colour) {
       maintainAspectRatio: false,
       plugins: { legend: { display: false }, tooltip: { callbacks: { title: (items) => hourLabel(items[0].parsed.x) } } },
       scales: {
-        x: { type: "linear", ticks: { callback: (value) => hourLabel(value), maxTicksLimit: 8 } },
+        x: {
+          type: "linear",
+          min: Date.parse(days.from),
+          max: Date.parse(days.to),
+          ticks: { stepSize: 24 * HOUR_MS, callback: (value) => hourLabel(value) },
+        },
         y: { beginAtZero: true },
       },
     },
@@ -103,7 +109,7 @@ const state = { currencies: [] };
 async function drawSales(days) {
   const currency = $("currency").value;
   if (!currency) {
-    drawChart("net-chart", "net sales", [], "#2a9d8f");
+    drawChart("net-chart", "net sales", [], "#2a9d8f", days);
     $("net-currency").textContent = "no sales";
     $("total-net").textContent = "—";
     return;
@@ -113,7 +119,7 @@ async function drawSales(days) {
   const points = series ? series.points.filter((p) => p.net_minor !== null) : [];
   const exponent = series ? series.exponent : 0;
   const scale = 10 ** exponent;
-  drawChart("net-chart", `net sales (${currency})`, points.map((p) => ({ x: Date.parse(p.hour_start), y: p.net_minor / scale })), "#2a9d8f");
+  drawChart("net-chart", `net sales (${currency})`, points.map((p) => ({ x: Date.parse(p.hour_start), y: p.net_minor / scale })), "#2a9d8f", days);
   const total = points.reduce((sum, p) => sum + BigInt(p.net_minor), 0n);
   $("net-currency").textContent = currency;
   $("total-net").textContent = `${majorUnits(total, exponent)} ${currency}`;
@@ -131,8 +137,8 @@ async function load() {
     $("dashboard").hidden = false;
     const hours = hourly.points;
     const at = (p) => Date.parse(p.hour_start);
-    drawChart("events-chart", "events", hours.filter((p) => p.events !== null).map((p) => ({ x: at(p), y: p.events })), "#264653");
-    drawChart("orders-chart", "orders", hours.filter((p) => p.orders !== null).map((p) => ({ x: at(p), y: p.orders })), "#e76f51");
+    drawChart("events-chart", "events", hours.filter((p) => p.events !== null).map((p) => ({ x: at(p), y: p.events })), "#264653", days);
+    drawChart("orders-chart", "orders", hours.filter((p) => p.orders !== null).map((p) => ({ x: at(p), y: p.orders })), "#e76f51", days);
     $("total-events").textContent = hours.reduce((sum, p) => sum + (p.events || 0), 0).toLocaleString("en");
     $("total-orders").textContent = hours.reduce((sum, p) => sum + (p.orders || 0), 0).toLocaleString("en");
     const chosen = $("currency").value;

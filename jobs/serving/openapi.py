@@ -15,17 +15,26 @@ MAX_SEARCH_SIZE = 100
 DEFAULT_SEARCH_SIZE = 20
 
 
-def _query(name: str, description: str, schema: dict, required: bool = True) -> dict:
-    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+def _query(name: str, description: str, schema: dict, example: str | int, required: bool = True) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": schema,
+        "example": example,
+    }
 
 
 TIME = {"type": "string", "format": "date-time"}
 DAY = {"type": "string", "format": "date"}
 CURRENCY = {"type": "string", "pattern": "^[A-Z]{3}$"}
-FROM_TIME = _query("from", "first hour's start (RFC 3339), included", TIME)
-TO_TIME = _query("to", f"end (RFC 3339), excluded; at most {MAX_HOURLY_DAYS} days after from", TIME)
-FROM_DAY = _query("from", "first day, included", DAY)
-TO_DAY = _query("to", f"last day, included; at most {MAX_DAILY_DAYS} days in all", DAY)
+FROM_TIME = _query("from", "first hour's start (RFC 3339), included", TIME, "2026-11-22T00:00:00Z")
+TO_TIME = _query(
+    "to", f"end (RFC 3339), excluded; at most {MAX_HOURLY_DAYS} days after from", TIME, "2026-11-23T00:00:00Z"
+)
+FROM_DAY = _query("from", "first day, included", DAY, "2026-11-01")
+TO_DAY = _query("to", f"last day, included; at most {MAX_DAILY_DAYS} days in all", DAY, "2026-11-30")
 
 
 def _fields(table: str) -> dict:
@@ -122,16 +131,16 @@ def portal_openapi() -> dict:
             "/v1/metrics/daily": _get("daily activity", [FROM_DAY, TO_DAY], _answer("the days", daily)),
             "/v1/sales/hourly": _get(
                 "hourly sales per currency",
-                [FROM_TIME, TO_TIME, _query("currency", "only this currency", CURRENCY, required=False)],
+                [FROM_TIME, TO_TIME, _query("currency", "only this currency", CURRENCY, "EUR", required=False)],
                 _answer("the hours, per currency", {"from": TIME, "to": TIME, "currencies": sales}),
             ),
             "/v1/products/search": _get(
                 "products whose name matches, best first",
                 [
-                    _query("q", "words of a product name", text),
-                    _query("from", "first day, included (with to)", DAY, required=False),
-                    _query("to", "last day, included (with from)", DAY, required=False),
-                    _query("size", "at most this many products", size, required=False),
+                    _query("q", "words of a product name", text, "linen shirt"),
+                    _query("from", "first day, included (with to)", DAY, "2026-11-01", required=False),
+                    _query("to", "last day, included (with from)", DAY, "2026-11-30", required=False),
+                    _query("size", "at most this many products", size, 20, required=False),
                 ],
                 _answer("the product-days", found),
             ),

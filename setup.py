@@ -31,6 +31,7 @@ setup(
         "prometheus-client>=0.21,<1",
         "msgspec>=0.19,<1",
         "httpx>=0.28,<1",
+        "async-lru>=2.0,<3",
         # analysts: Trino's DB-API client, and what the notebooks plot with and are run by
         "trino>=0.336,<1",
         "matplotlib>=3.10,<4",

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,19 +22,18 @@ import time
 from pathlib import Path
 
 import requests
+from wrk import REPORT, cpu_seconds, fetch_wrk, run_wrk
 
 from jobs import services
-from jobs.runtime.settings import SERVICES_HOME, service_settings
+from jobs.runtime.settings import service_settings
 from jobs.runtime.waiting import wait_until
-from jobs.services.base import fetch_once, free_port, run_tool
+from jobs.services.base import free_port
 from jobs.services.kafka import create_topic
 from jobs.serving.keys import KeyStore
 
-WRK_PACKAGES = Path(__file__).with_name("wrk-packages.txt")
-WRK_HOME = SERVICES_HOME / "wrk"
 MERCHANT = "m-bench"
 
-# wrk's own Lua: the same POST for every request; done() prints the figures as one JSON line.
+# wrk's own Lua: the same POST for every request.
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -43,33 +41,7 @@ wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_KEY")
 local file = io.open(os.getenv("BENCH_BODY"), "rb")
 wrk.body = file:read("*a")
 file:close()
-
-done = function(summary, latency, requests)
-  local statuses = 0
-  for _, count in pairs(summary.errors) do statuses = statuses + count end
-  io.write(string.format(
-    '{"requests": %d, "seconds": %.3f, "non_2xx": %d, "errors": %d, "p50_ms": %.2f, "p90_ms": %.2f, ' ..
-    '"p99_ms": %.2f, "max_ms": %.2f}\\n',
-    summary.requests, summary.duration / 1e6, summary.errors.status, summary.errors.connect + summary.errors.read +
-    summary.errors.write + summary.errors.timeout, latency:percentile(50) / 1000, latency:percentile(90) / 1000,
-    latency:percentile(99) / 1000, latency.max / 1000))
-end
 """
-
-
-def fetch_wrk() -> Path:
-    """wrk and libluajit from Debian's packages, unpacked under .services/wrk; the wrk binary."""
-
-    def download() -> None:
-        shutil.rmtree(WRK_HOME, ignore_errors=True)
-        WRK_HOME.mkdir(parents=True)
-        pins = WRK_PACKAGES.read_text().split()
-        run_tool(["apt-get", "download", "--quiet", *pins], "downloading wrk with apt-get", cwd=WRK_HOME)
-        for package in WRK_HOME.glob("*.deb"):
-            run_tool(["dpkg-deb", "-x", str(package), str(WRK_HOME / "root")], f"unpacking {package.name}")
-
-    fetch_once(WRK_HOME / ".fetched", [WRK_PACKAGES], download)
-    return WRK_HOME / "root" / "usr" / "bin" / "wrk"
 
 
 def body_of(events: int) -> bytes:
@@ -97,13 +69,7 @@ def body_of(events: int) -> bytes:
     ).encode()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its waited-for children so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
-def run_one(source: str, wrk: Path, args: argparse.Namespace, work: Path, broker_pid: int | None) -> dict:
+def run_one(source: str, args: argparse.Namespace, work: Path, broker_pid: int | None) -> dict:
     keys = KeyStore(work / "keys.sqlite")
     _, key = keys.create(MERCHANT, "ingest")
     port = free_port()
@@ -131,39 +97,12 @@ def run_one(source: str, wrk: Path, args: argparse.Namespace, work: Path, broker
         if not wait_until(ready, timeout=30):
             raise SystemExit(f"the API did not become ready: {(work / 'serve.log').read_text()[-500:]}")
         (work / "body.json").write_bytes(body_of(args.batch))
-        (work / "post.lua").write_text(WRK_SCRIPT)
+        (work / "post.lua").write_text(WRK_SCRIPT + REPORT)
         server_cpu, broker_cpu = cpu_seconds(server.pid), cpu_seconds(broker_pid) if broker_pid else 0.0
         started = time.monotonic()
-        result = subprocess.run(
-            [
-                "taskset",
-                "-c",
-                "1",
-                str(wrk),
-                "-t",
-                "1",
-                "-c",
-                str(args.connections),
-                "-d",
-                f"{args.duration}s",
-                "--timeout",
-                "10s",
-                "-s",
-                str(work / "post.lua"),
-                f"{url}/v1/events",
-            ],
-            env=os.environ
-            | {
-                "BENCH_KEY": key,
-                "BENCH_BODY": str(work / "body.json"),
-                "LD_LIBRARY_PATH": str(WRK_HOME / "root" / "usr" / "lib" / "x86_64-linux-gnu"),
-            },
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        env = {"BENCH_KEY": key, "BENCH_BODY": str(work / "body.json")}
+        figures = run_wrk(f"{url}/v1/events", work / "post.lua", args.connections, args.duration, env)
         elapsed = time.monotonic() - started
-        figures = json.loads(result.stdout.strip().splitlines()[-1])
         figures["server_cpu_s"] = cpu_seconds(server.pid) - server_cpu
         figures["broker_cpu_s"] = (cpu_seconds(broker_pid) - broker_cpu) if broker_pid else None
         figures["wall_s"] = elapsed
@@ -185,7 +124,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="events per request (default 100)")
     parser.add_argument("--streams", default="files,kafka", help="files and/or kafka (default both)")
     args = parser.parse_args()
-    wrk = fetch_wrk()
+    fetch_wrk()
     print(
         f"wrk: {args.connections} connections, {args.batch} events a request, {args.duration} s per stream; "
         "the API pinned to core 0, wrk to core 1 (the broker unpinned)",
@@ -207,7 +146,7 @@ def main() -> None:
                 source = f"kafka:{kafka.address}/bench-ingest"
                 broker_pid = int(kafka.pid_file.read_text().split()[0]) if kafka.pid_file.is_file() else None
             try:
-                figures = run_one(source, wrk, args, work, broker_pid)
+                figures = run_one(source, args, work, broker_pid)
             finally:
                 if started_broker:  # stop a broker this run started, not one a developer had up
                     services.down(["kafka"], settings=settings, quiet=True)

@@ -16,7 +16,7 @@ UV_INSTALL := $(BIN)/uv pip install --quiet --python
 DASHBOARD := jobs/serving/dashboard
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help setup setup-core dashboard chromium demo-portal services services-up services-down demo notebooks demo-publish demo-stream test \
+.PHONY: help setup setup-core dashboard chromium demo-portal bench-portal services services-up services-down demo notebooks demo-publish demo-stream test \
         test-fast test-slow test-heavy test-kill lint bench bench-ingest bench-big-file freshness chaos clean
 
 help: ## this list
@@ -155,6 +155,25 @@ demo-publish: setup ## publish the demo's gold to a local InfluxDB and OpenSearc
 	    --data-urlencode db=merchant_insights --data-urlencode \
 	    "q=SELECT events, orders, sessions FROM merchant_hourly WHERE merchant_id = 'm000000' LIMIT 3"; echo
 
+# The demo's gold in the merchant portal: publish it (as demo-publish does), make a read key for one merchant, and
+# serve the dashboard until Ctrl-C. The portal reads InfluxDB as `reader`, who may only read.
+DEMO_MERCHANT := m000000
+DEMO_LAST_DAY := 2026-11-02# the generator's default start, 2026-11-01, plus the demo's 48 hours
+AS_INFLUXDB_READER := LAKEHOUSE_INFLUXDB_USER=reader \
+    LAKEHOUSE_INFLUXDB_PASSWORD_FILE=$${LAKEHOUSE_RUN_DIR:-.run}/influxdb/secrets/reader.password
+demo-portal: setup ## the demo's gold in the merchant portal: publish, a read key, the dashboard on :8081
+	test -d $(DEMO)/warehouse || $(MAKE) demo
+	$(BIN)/lakehouse services up influxdb opensearch
+	eval "$$($(BIN)/lakehouse services env influxdb opensearch)" && \
+	    $(BIN)/lakehouse publish --sinks influxdb,opensearch --warehouse $(DEMO)/warehouse
+	@key=$$($(BIN)/lakehouse keys --keys $(DEMO)/keys.sqlite create --merchant $(DEMO_MERCHANT) --scope read | tail -1) && \
+	echo && echo "  dashboard: http://127.0.0.1:8081/?ending=$(DEMO_LAST_DAY)" && \
+	echo "  read key of $(DEMO_MERCHANT): $$key" && \
+	echo "  e.g. curl -H 'Authorization: Bearer $$key' 'http://127.0.0.1:8081/v1/metrics/daily?from=2026-11-01&to=2026-11-03'" && \
+	echo "  Ctrl-C stops the portal; make services-down stops InfluxDB and OpenSearch" && echo && \
+	eval "$$($(BIN)/lakehouse services env influxdb opensearch)" && \
+	    $(AS_INFLUXDB_READER) LAKEHOUSE_KEYS=$(DEMO)/keys.sqlite $(BIN)/lakehouse serve portal
+
 # One pytest session for every tier, fastest first: they share one Spark session and each service starts once.
 test: setup lint ## lint, type check, and every test tier (what .ci/run runs)
 	$(BIN)/pytest tests/unit tests/spark tests/integration tests/slow
@@ -162,10 +181,10 @@ test: setup lint ## lint, type check, and every test tier (what .ci/run runs)
 test-fast: setup-core ## the unit and spark tiers: no service, no download beyond setup-core
 	$(BIN)/pytest tests/unit tests/spark
 
-test-slow: setup ## the slow tier alone: kill drills, the backfill proof, the DAG run, outage runs
+test-slow: setup ## the slow tier alone: kill drills, the backfill proof, outage runs, the portal fuzz
 	$(BIN)/pytest tests/slow
 
-test-heavy: setup ## the heavy tier, not in make test: the 2 GiB file, the contract fuzz campaign
+test-heavy: setup ## the heavy tier, not in make test: the 2 GiB file, the contract fuzz campaign, the DAG run
 	$(BIN)/pytest tests/heavy
 
 test-kill: setup ## only the kill drills, with their kill log on the console
@@ -181,6 +200,9 @@ bench: setup ## stage throughput, publish rates, backfill and Trino latency on B
 
 bench-ingest: setup-core $(SERVICES)/kafka/.fetched ## the ingestion API under wrk: events/s and latency, files and Kafka
 	$(BIN)/python scripts/bench_ingest.py
+
+bench-portal: setup-core dashboard $(SERVICES)/influxdb/.fetched ## the portal's latency: a 30-day series, 50 clients
+	$(BIN)/python scripts/bench_portal.py
 
 bench-big-file: setup-core ## one 2 GiB JSON Lines file into bronze with the default memory
 	$(BIN)/python scripts/big_file.py --gib 2

@@ -144,7 +144,11 @@ async function load() {
     const chosen = $("currency").value;
     state.currencies = sales.currencies.map((c) => c.currency);
     $("currency").replaceChildren(...state.currencies.map((code) => new Option(code, code)));
+    // The currency chosen before, else the one with the most orders this week: usually the merchant's own.
+    const orders = (c) => c.points.reduce((sum, p) => sum + (p.orders || 0), 0);
+    const busiest = [...sales.currencies].sort((a, b) => orders(b) - orders(a))[0];
     if (state.currencies.includes(chosen)) $("currency").value = chosen;
+    else if (busiest) $("currency").value = busiest.currency;
     await drawSales(days);
     showStatus(hours.length || state.currencies.length ? "" : `No data yet for the 7 days ending ${$("ending").value}.`);
   } catch (error) {

@@ -97,6 +97,9 @@ def test_signed_in_the_charts_draw_the_merchants_hours_and_currency_switches_the
     sales = in_the_week(spark, portal, "gold.merchant_hourly_sales", ending, lambda row: row.net_minor is not None)
     currencies = sorted({row.currency for row in sales})
     assert page.eval_on_selector_all("#currency option", "options => options.map(o => o.value)") == currencies
+    every_sale = in_the_week(spark, portal, "gold.merchant_hourly_sales", ending, lambda row: True)
+    orders = {code: sum(row.orders or 0 for row in every_sale if row.currency == code) for code in currencies}
+    assert page.input_value("#currency") == max(currencies, key=orders.__getitem__), "the busiest currency first"
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     for currency in currencies:
         page.select_option("#currency", currency)

@@ -60,8 +60,8 @@ CACHE_SECONDS = 10
 CACHED_ANSWERS = 1024  # at most ~100 KB each (a 31-day hourly series)
 # InfluxDB keeps nanoseconds in 64 bits: its times end in April 2262.
 EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2262, 1, 1, tzinfo=UTC)
-RFC_3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})")
-DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+RFC_3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
+DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 CURRENCY = re.compile(r"[A-Z]{3}")
 SIZE = re.compile(r"[0-9]{1,3}")
 API_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
@@ -102,7 +102,7 @@ def instant(name: str, text: str) -> datetime:
         raise Refused(400, f"{name} must be an RFC 3339 time such as 2026-11-22T13:00:00Z (a + written %2B)")
     try:
         moment = datetime.fromisoformat(text.upper().replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # an offset can push year 1 or 9999 out of range
         raise Refused(400, f"{name} is not a real time") from None
     if not EARLIEST <= moment < LATEST:
         raise Refused(400, f"{name} must be between {EARLIEST:%Y} and {LATEST:%Y}")

@@ -87,7 +87,10 @@ class MetricsStore:
             raise StoreUnavailable(f"InfluxDB at {self.url}: {type(error).__name__}: {error}") from None
         if response.status_code != 200:
             raise StoreUnavailable(f"InfluxDB at {self.url} answered {response.status_code}: {response.text[:300]}")
-        [result] = msgspec.json.decode(response.content)["results"]
+        try:
+            [result] = msgspec.json.decode(response.content)["results"]
+        except (msgspec.DecodeError, KeyError, TypeError, ValueError):
+            raise StoreUnavailable(f"InfluxDB at {self.url} answered what is not a query result") from None
         if "error" in result:
             raise StoreUnavailable(f"InfluxDB at {self.url}: {result['error'][:300]}")
         return result
@@ -123,8 +126,11 @@ class SearchStore:
             raise StoreUnavailable(f"OpenSearch at {self.url}: {type(error).__name__}: {error}") from None
         if response.status_code != 200:
             raise StoreUnavailable(f"OpenSearch at {self.url} answered {response.status_code}: {response.text[:300]}")
-        hits = msgspec.json.decode(response.content)["hits"]
-        return hits["total"]["value"], [hit["_source"] for hit in hits["hits"]]
+        try:
+            hits = msgspec.json.decode(response.content)["hits"]
+            return hits["total"]["value"], [hit["_source"] for hit in hits["hits"]]
+        except (msgspec.DecodeError, KeyError, TypeError):
+            raise StoreUnavailable(f"OpenSearch at {self.url} answered what is not a search result") from None
 
     async def ready(self) -> bool:
         try:

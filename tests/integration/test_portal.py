@@ -229,6 +229,7 @@ def test_only_a_live_read_key_opens_the_api(portal, window):
         ("/v1/metrics/hourly", {"from": "2026-10-01T00:00:00Z", "to": "2026-11-01T00:00:01Z"}, "at most 31 days"),
         ("/v1/metrics/hourly", {"from": "2026-02-30T00:00:00Z", "to": "2026-03-01T00:00:00Z"}, "not a real time"),
         ("/v1/metrics/hourly", {"from": "1969-12-31T00:00:00Z", "to": "1970-01-01T01:00:00Z"}, "between 1970"),
+        ("/v1/metrics/hourly", {"from": "0001-01-01T00:30:00+01:00", "to": "1970-01-01T01:00:00Z"}, "not a real time"),
         ("/v1/metrics/daily", {"from": "2025-01-01", "to": "2026-01-02"}, "at most 366 days"),
         ("/v1/metrics/daily", {"from": "2026-11-23", "to": "2026-11-22"}, "not be earlier"),
         ("/v1/products/search", {"q": "   "}, "1 to 200 characters"),

@@ -91,7 +91,17 @@ function showProblem(error) {
   }
 }
 
+// Nothing of the last merchant stays on the page for the next one to sign in on this tab.
+function clearDashboard() {
+  for (const id of ["events-chart", "orders-chart", "net-chart"]) Chart.getChart(id)?.destroy();
+  for (const id of ["total-events", "total-orders", "total-net", "net-currency", "search-status"]) $(id).textContent = "";
+  $("search-results").tBodies[0].replaceChildren();
+  $("search-results").hidden = true;
+  $("currency").replaceChildren();
+}
+
 function showSignIn(message) {
+  clearDashboard();
   $("dashboard").hidden = true;
   $("sign-out").hidden = true;
   $("merchant").textContent = "";

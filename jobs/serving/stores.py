@@ -33,10 +33,6 @@ class Series:
     columns: list[str]  # "time" (RFC 3339, UTC), then the fields asked for
     values: list[list]  # a point's values in column order (None where it has no such field), in time order
 
-    @property
-    def points(self) -> list[dict]:
-        return [dict(zip(self.columns, values, strict=True)) for values in self.values]
-
 
 def _client(url: str, login: Login) -> httpx.AsyncClient:
     auth = (login.user, login.password.reveal()) if login else None

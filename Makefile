@@ -61,7 +61,8 @@ VALIDATOR_SOURCES := $(wildcard jobs/transforms/jvm/insights/*.java)
 $(JARS)/.resolved: pom.xml .mvn/settings.xml $(VALIDATOR_SOURCES) $(VENV)/.installed
 	rm -rf $(JARS)
 	$(MVN) dependency:copy-dependencies -DoutputDirectory=$(JARS) \
-	    -DincludeGroupIds=io.delta,io.unitycatalog,org.apache.spark,org.apache.kafka,org.apache.commons
+	    -DincludeGroupIds=io.delta,io.unitycatalog,org.apache.spark,org.apache.kafka,org.apache.commons,org.apache.hadoop,software.amazon.awssdk,software.amazon.eventstream,org.reactivestreams \
+	    -DexcludeArtifactIds=hadoop-client-api,hadoop-client-runtime
 	javac --release 17 -Xlint:all,-path -cp '$(VENV)/lib/python3.11/site-packages/pyspark/jars/*' \
 	    -d $(JARS)/validator $(VALIDATOR_SOURCES)
 	jar cf $(JARS)/insights-validator.jar -C $(JARS)/validator . && rm -rf $(JARS)/validator

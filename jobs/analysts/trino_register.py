@@ -4,8 +4,9 @@ Idempotent: run it after any pipeline run that may have created a table (the dem
 1. Two catalogs (Delta Lake connector) are pointed at the warehouse: `lakehouse`, read-only, which analysts query,
    and `lakehouse_registry`, through which steps 2-4 write the metastore. For a local warehouse they are created
    through Trino's dynamic catalogs, with a file metastore kept in <warehouse>/_trino_metastore, so one local Trino
-   serves whichever warehouse was registered last. A warehouse on S3 uses the static Glue catalogs of infra/trino/
-   instead, which this step only checks for.
+   serves whichever warehouse was registered last; a warehouse on an S3 server of our own (LAKEHOUSE_S3_ENDPOINT,
+   the local one) likewise, through Trino's native S3 file system. A warehouse on AWS's S3 uses the static Glue
+   catalogs of infra/trino/ instead, which this step only checks for.
 2. Schemas bronze, silver, gold, ops and analyst are created if missing.
 3. Every table of the table contract that exists in the warehouse and is not yet known to the metastore is
    registered in place (`system.register_table`): Trino reads Spark's Delta log, nothing is copied. Trino then sees
@@ -18,11 +19,8 @@ from __future__ import annotations
 
 import re
 import sys
-import urllib.parse
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import boto3
 import trino
 
 from jobs.analysts.sql import CATALOG, QueryFailed, connect, execute, frame
@@ -31,6 +29,7 @@ from jobs.runtime.commands import command_parser
 from jobs.runtime.exits import run_entry
 from jobs.runtime.settings import REPO_ROOT, Settings, settings_from
 from jobs.storage.currencies import MINOR_UNIT_EXPONENTS
+from jobs.storage.files import location
 from jobs.storage.tables import TABLES
 
 # Registrations and views are written through a catalog of their own: the `lakehouse` catalog that analysts query
@@ -73,17 +72,43 @@ def is_local(warehouse: str) -> bool:
     return "://" not in warehouse
 
 
-def catalog_properties(warehouse: str, read_only: bool) -> dict[str, str]:
-    """The Delta Lake connector over a local warehouse: native local file system, file metastore inside it."""
-    properties = {
-        "hive.metastore": "file",
-        "hive.metastore.catalog.dir": f"local:///{METASTORE_DIR}",
-        "fs.native-local.enabled": "true",
-        "local.location": warehouse,
-    }
+def has_dynamic_catalogs(settings: Settings) -> bool:
+    """A local warehouse, or one on an S3 server of our own (the local one): catalogs created here, with a file
+    metastore in the warehouse. On AWS (S3 without an endpoint setting) the catalogs are static, over Glue."""
+    return is_local(settings.warehouse) or bool(settings.s3_endpoint)
+
+
+def catalog_properties(settings: Settings, read_only: bool) -> dict[str, str]:
+    """The Delta Lake connector over the warehouse with a file metastore inside it: Trino's native local file system
+    for a local warehouse, its native S3 file system (with the settings' endpoint and keys) for one on S3."""
+    if is_local(settings.warehouse):
+        properties = {
+            "hive.metastore.catalog.dir": f"local:///{METASTORE_DIR}",
+            "fs.native-local.enabled": "true",
+            "local.location": settings.warehouse,
+        }
+    else:
+        properties = {
+            "hive.metastore.catalog.dir": f"{s3_uri(settings.warehouse)}/{METASTORE_DIR}",
+            "fs.native-s3.enabled": "true",
+            "s3.region": settings.s3_region,
+            "s3.endpoint": settings.s3_endpoint,
+            "s3.path-style-access": "true",
+        }
+        if settings.s3_login:
+            properties |= {
+                "s3.aws-access-key": settings.s3_login.user,
+                "s3.aws-secret-key": settings.s3_login.password.reveal(),
+            }
+    properties["hive.metastore"] = "file"
     if read_only:
         return {**properties, "delta.security": "read_only"}
     return {**properties, "delta.register-table-procedure.enabled": "true"}
+
+
+def s3_uri(location: str) -> str:
+    """Trino's name for an S3 location: s3:// where Spark's is s3a://."""
+    return re.sub("^s3a://", "s3://", location)
 
 
 def table_location(warehouse: str, table: str) -> str:
@@ -91,17 +116,12 @@ def table_location(warehouse: str, table: str) -> str:
     layer, name = table.split(".")
     if is_local(warehouse):
         return f"local:///{layer}/{name}"
-    return f"{re.sub('^s3a://', 's3://', warehouse)}/{layer}/{name}"
+    return f"{s3_uri(warehouse)}/{layer}/{name}"
 
 
-def table_exists(warehouse: str, table: str) -> bool:
+def table_exists(settings: Settings, table: str) -> bool:
     """The pipeline has written the table: its Delta log is there (a local folder, or objects under an S3 prefix)."""
-    layer, name = table.split(".")
-    if is_local(warehouse):
-        return (Path(warehouse) / layer / name / "_delta_log").is_dir()
-    location = urllib.parse.urlsplit(table_location(warehouse, table))
-    prefix = f"{location.path.lstrip('/')}/_delta_log/"
-    return boto3.client("s3").list_objects_v2(Bucket=location.netloc, Prefix=prefix, MaxKeys=1)["KeyCount"] > 0
+    return location(settings, settings.table_path(table)).child("_delta_log").is_dir()
 
 
 def sql_literal(value: str) -> str:
@@ -125,10 +145,12 @@ def view_statements(text: str) -> list[tuple[str, str]]:
     return views
 
 
-def point_catalogs(connection: trino.dbapi.Connection, warehouse: str) -> str:
+def point_catalogs(connection: trino.dbapi.Connection, settings: Settings) -> str:
     """The read-only catalog analysts query, and the registry catalog that writes the metastore, both over the
-    warehouse: created for a local one, checked for one on S3 (static catalogs, see infra/trino/)."""
-    if not is_local(warehouse):
+    warehouse: created for a local one or one on our own S3 server, checked for one on AWS (static catalogs over
+    Glue, see infra/trino/)."""
+    warehouse = settings.warehouse
+    if not has_dynamic_catalogs(settings):
         present = frame(connection, "SHOW CATALOGS")["Catalog"].tolist()
         missing = [name for name in (CATALOG, REGISTRY_CATALOG) if name not in present]
         if missing:
@@ -137,14 +159,14 @@ def point_catalogs(connection: trino.dbapi.Connection, warehouse: str) -> str:
     # Recreated every time: a dynamic catalog's properties cannot be read back to see which warehouse it serves.
     for name, read_only in ((CATALOG, True), (REGISTRY_CATALOG, False)):
         execute(connection, f"DROP CATALOG IF EXISTS {name}").fetchall()
-        properties = catalog_properties(warehouse, read_only)
+        properties = catalog_properties(settings, read_only)
         with_clause = ", ".join(f'"{key}" = {sql_literal(value)}' for key, value in properties.items())
         execute(connection, f"CREATE CATALOG {name} USING delta_lake WITH ({with_clause})").fetchall()
     return f"{CATALOG} (read-only) -> {warehouse} (Delta Lake, file metastore in {METASTORE_DIR}/)"
 
 
 def register(connection: trino.dbapi.Connection, settings: Settings) -> Registration:
-    done = Registration(catalog=point_catalogs(connection, settings.warehouse))
+    done = Registration(catalog=point_catalogs(connection, settings))
     for schema in SCHEMAS:
         execute(connection, f"CREATE SCHEMA IF NOT EXISTS {REGISTRY_CATALOG}.{schema}").fetchall()
     known = frame(
@@ -155,7 +177,7 @@ def register(connection: trino.dbapi.Connection, settings: Settings) -> Registra
     for table in TABLES:
         if table in known:
             done.known.append(table)
-        elif not table_exists(settings.warehouse, table):
+        elif not table_exists(settings, table):
             done.absent.append(table)
         else:
             schema, name = table.split(".")

@@ -10,9 +10,11 @@ is written. Every validation result is kept under <warehouse>/_quality: `results
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from pyspark.sql import DataFrame
 from jobs.quality.expectations import CRITICAL, GATED_TABLES, expectations, with_rule_columns
 from jobs.runtime.exits import QualityGateFailed
 from jobs.runtime.settings import Settings
+from jobs.storage.files import Location, location
 
 QUALITY_FOLDER = "_quality"
 GX_LOCK = threading.Lock()
@@ -52,8 +55,17 @@ class Verdict:
         return f"quality warning for {self.table} ({self.slice}): {'; '.join(self.failed_warnings)}"
 
 
-def results_folder(settings: Settings) -> Path:
-    return Path(settings.warehouse, QUALITY_FOLDER)
+def results_folder(settings: Settings) -> Location:
+    return location(settings, settings.warehouse).child(QUALITY_FOLDER)
+
+
+def docs_building_folder(settings: Settings) -> Path:
+    """Where GX builds the data docs: in the warehouse when it is local; for one on S3, in a local folder of its own
+    (GX writes a site to a local folder only), which is uploaded to <warehouse>/_quality/docs after each build."""
+    if "://" not in settings.warehouse:
+        return Path(settings.warehouse, QUALITY_FOLDER, "docs")
+    digest = hashlib.sha256(settings.warehouse.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir(), f"lakehouse-data-docs-{digest}")
 
 
 @cache
@@ -122,10 +134,12 @@ def _validate(settings: Settings, table: str, rows: DataFrame, run_id: Any, deta
     # A continuous run gates silver and gold batches from two threads; GX's context is not documented thread-safe.
     with GX_LOCK:
         if detailed:
-            checkpoint = _detailed_checkpoints(results_folder(settings) / "docs")[table]
+            checkpoint = _detailed_checkpoints(docs_building_folder(settings))[table]
         else:
             checkpoint = _quick_checkpoints()[table]
         run = checkpoint.run(batch_parameters={"dataframe": rows}, run_id=run_id)
+        if detailed and "://" in settings.warehouse:
+            results_folder(settings).child("docs").upload(docs_building_folder(settings))
     (result,) = run.run_results.values()
     return result
 
@@ -161,8 +175,7 @@ def check(settings: Settings, table: str, rows: DataFrame, slice_name: str) -> V
 
 
 def keep(settings: Settings, verdict: Verdict, validated_at: datetime, seconds: float, result: dict) -> None:
-    folder = results_folder(settings) / "results" / validated_at.date().isoformat() / verdict.table
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = results_folder(settings).child("results", validated_at.date().isoformat(), verdict.table)
     record = {
         "table": verdict.table,
         "slice": verdict.slice,
@@ -174,11 +187,11 @@ def keep(settings: Settings, verdict: Verdict, validated_at: datetime, seconds: 
         "result": result,
     }
     name = f"{validated_at:%H%M%S.%f} {re.sub(r'[^0-9A-Za-z_.-]+', '_', verdict.slice)}.json"
-    (folder / name).write_text(json.dumps(record, indent=1, default=str))
+    folder.child(name).write_text(json.dumps(record, indent=1, default=str))
 
 
 def day_results(settings: Settings, day: str) -> list[dict]:
     """Every kept validation result of one UTC day, in the order they ran."""
-    folder = results_folder(settings) / "results" / day
-    files = sorted(folder.glob("*/*.json"), key=lambda path: path.name)
-    return [json.loads(path.read_text()) for path in files]
+    # A file's name begins with the time of the validation.
+    files = sorted(results_folder(settings).child("results", day).files(".json"), key=lambda file: file.name)
+    return [json.loads(file.read_text()) for file in files]

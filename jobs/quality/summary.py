@@ -15,7 +15,7 @@ from jobs.runtime.settings import Settings, settings_from
 def summary_lines(settings: Settings, day: str) -> list[str]:
     results = day_results(settings, day)
     if not results:
-        return [f"no quality results for {day} under {results_folder(settings) / 'results'}"]
+        return [f"no quality results for {day} under {results_folder(settings).child('results').uri}"]
     runs: Counter[str] = Counter()
     failed: Counter[str] = Counter()
     warned: Counter[str] = Counter()
@@ -33,7 +33,7 @@ def summary_lines(settings: Settings, day: str) -> list[str]:
                 f"  {result['validated_at'][11:19]} {result['table']} ({result['slice']}): {'; '.join(result[key])}"
                 for result in found
             ]
-    lines.append(f"data docs: {results_folder(settings) / 'docs' / 'index.html'}")
+    lines.append(f"data docs: {results_folder(settings).child('docs', 'index.html').uri}")
     return lines
 
 

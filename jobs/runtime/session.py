@@ -49,6 +49,8 @@ def build_session(settings: Settings, app_name: str) -> SparkSession:
         # An insert-only MERGE into one event_date would otherwise be written by a single task.
         .config("spark.databricks.delta.merge.repartitionBeforeWrite.enabled", "false")
     )
+    for key, value in s3a_options(settings).items():
+        builder = builder.config(f"spark.hadoop.fs.s3a.{key}", value)
     if settings.master.startswith("local"):
         # A local driver listens on loopback only.
         builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
@@ -58,6 +60,26 @@ def build_session(settings: Settings, app_name: str) -> SparkSession:
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
     return session
+
+
+def s3a_options(settings: Settings) -> dict[str, str]:
+    """Hadoop S3A's options for s3a:// tables and checkpoints: the settings' endpoint and keys, else AWS's endpoints
+    and its default credential chain. Delta's log store for s3a is S3SingleDriverLogStore, whatever is set here:
+    only one Spark driver may write a table at a time (the DAG's runs never overlap; see docs/s3.md)."""
+    options = {"endpoint.region": settings.s3_region}
+    if settings.s3_endpoint:
+        options |= {
+            "endpoint": settings.s3_endpoint,
+            "path.style.access": "true",  # a server of our own has no bucket.host names
+            "connection.ssl.enabled": str(settings.s3_endpoint.startswith("https://")).lower(),
+        }
+    if settings.s3_login:
+        options |= {
+            "aws.credentials.provider": "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider",
+            "access.key": settings.s3_login.user,
+            "secret.key": settings.s3_login.password.reveal(),
+        }
+    return options
 
 
 @contextmanager

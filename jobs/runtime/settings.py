@@ -34,6 +34,8 @@ DEFAULTS = {
     "trino_url": "https://127.0.0.1:18081",
     "keys": "./keys.sqlite",
     "ingest_rate": "10000",
+    "s3_endpoint": "",  # none: AWS's own endpoints
+    "s3_region": "us-east-1",
 }
 SINK_NAMES = ("influxdb", "opensearch")  # jobs/sinks implements each
 CONVERSION_BASES = ("sessions", "customers")  # what gold's conversion_rate divides orders by
@@ -118,6 +120,12 @@ class Settings:
     opensearch_login: Login = Login()
     trino_login: Login = Login()
     trino_ca_file: str = ""  # the CA (PEM) that signed an https Trino's certificate; empty: the system's CAs
+    # Where s3a:// locations are: an S3 server of our own (e.g. http://127.0.0.1:19000) or, empty, AWS. The login's
+    # user is the access key id and its password the secret key (LAKEHOUSE_S3_USER, LAKEHOUSE_S3_PASSWORD[_FILE]);
+    # without one, Spark, Trino and pyarrow use the default AWS credential chain (a role on AWS).
+    s3_endpoint: str = ""
+    s3_region: str = DEFAULTS["s3_region"]
+    s3_login: Login = Login()
 
     def table_path(self, table: str) -> str:
         """`silver.events` -> `<warehouse>/silver/events`."""
@@ -128,9 +136,18 @@ class Settings:
         return f"{self.checkpoints}/{query}"
 
 
+WAREHOUSE_SCHEMES = ("s3a://", "file://")  # Hadoop's S3A (jobs/runtime/session.py) or a local disk
+
+
 def _absolute(location: str) -> str:
     """Local paths become absolute; URIs such as s3a://bucket/prefix are kept as given."""
     return location if "://" in location else str(Path(location).expanduser().resolve())
+
+
+def _warehouse_location(name: str, location: str) -> str:
+    if "://" in location and not location.startswith(WAREHOUSE_SCHEMES):
+        raise UsageError(f"LAKEHOUSE_{name.upper()} must be a local path or s3a://<bucket>/<prefix>, got {location!r}")
+    return _absolute(location).rstrip("/")
 
 
 def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
@@ -166,14 +183,17 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
     partitions = pick("shuffle_partitions")
     if not partitions.isdigit() or int(partitions) < 1:
         raise UsageError(f"LAKEHOUSE_SHUFFLE_PARTITIONS must be a positive integer, got {partitions!r}")
+    s3_endpoint = pick("s3_endpoint")
+    if s3_endpoint and not re.fullmatch(r"https?://[^/?#\s]+/?", s3_endpoint):
+        raise UsageError(f"LAKEHOUSE_S3_ENDPOINT must be http(s)://<host>:<port>, got {s3_endpoint!r}")
     conversion_basis = pick("conversion_basis")
     if conversion_basis not in CONVERSION_BASES:
         raise UsageError(
             f"LAKEHOUSE_CONVERSION_BASIS must be one of {', '.join(CONVERSION_BASES)}, got {conversion_basis!r}"
         )
     return Settings(
-        warehouse=_absolute(pick("warehouse")),
-        checkpoints=_absolute(pick("checkpoints")),
+        warehouse=_warehouse_location("warehouse", pick("warehouse")),
+        checkpoints=_warehouse_location("checkpoints", pick("checkpoints")),
         source=pick("source"),
         master=pick("master"),
         shuffle_partitions=int(partitions),
@@ -192,6 +212,9 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
         opensearch_login=login_from(env, "opensearch"),
         trino_login=login_from(env, "trino"),
         trino_ca_file=env.get("LAKEHOUSE_TRINO_CA_FILE", ""),
+        s3_endpoint=s3_endpoint.rstrip("/"),
+        s3_region=pick("s3_region"),
+        s3_login=login_from(env, "s3"),
     )
 
 

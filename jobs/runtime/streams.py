@@ -31,7 +31,8 @@ Source = FileSource | KafkaSource | KinesisSource
 def parse_source(text: str) -> Source:
     scheme, _, rest = text.partition(":")
     if scheme == "files" and rest:
-        return FileSource(str(Path(rest).expanduser().resolve()))
+        # A local folder, or a prefix on S3 such as s3a://bucket/landing
+        return FileSource(rest.rstrip("/") if "://" in rest else str(Path(rest).expanduser().resolve()))
     if scheme == "kafka" and "/" in rest:
         servers, _, topic = rest.rpartition("/")
         if servers and topic:

@@ -1,4 +1,4 @@
-"""Local real services on loopback (Kafka, Kinesis, InfluxDB, OpenSearch, Trino): fetch, start, health-check, stop.
+"""Local real services on loopback (Kafka, Kinesis, InfluxDB, OpenSearch, Trino, S3): fetch, start, health-check, stop.
 
 One registry serves `make setup` (fetch), `lakehouse services up|down|status`, the demo and the pytest fixtures.
 A new service is a Service subclass in its own module (jobs/services/<name>/), added to SERVICES below.
@@ -18,12 +18,14 @@ from jobs.services.influxdb import InfluxService
 from jobs.services.kafka import KafkaService
 from jobs.services.kinesis import KinesisService
 from jobs.services.opensearch import OpenSearchService
+from jobs.services.s3 import S3Service
 from jobs.services.trino import TrinoService
 
 __all__ = ["SERVICES", "Service", "ServiceError", "ServiceState", "down", "exports", "fetch", "select", "status", "up"]
 
 SERVICES: dict[str, type[Service]] = {
-    service.name: service for service in (KafkaService, KinesisService, InfluxService, OpenSearchService, TrinoService)
+    service.name: service
+    for service in (KafkaService, KinesisService, InfluxService, OpenSearchService, TrinoService, S3Service)
 }
 
 

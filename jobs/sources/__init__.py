@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pyspark.sql import DataFrame, SparkSession
 
 from jobs.runtime.settings import Settings, UsageError
@@ -11,14 +9,16 @@ from jobs.runtime.streams import FileSource, KafkaSource, KinesisSource, Source,
 from jobs.sources.files import read_file_stream, with_line_numbers
 from jobs.sources.kafka import read_kafka_stream
 from jobs.sources.kinesis import read_kinesis_stream
+from jobs.storage.files import location
 
 __all__ = ["FileSource", "KafkaSource", "KinesisSource", "Source", "checked_source", "parse_source", "read_source"]
 
 
 def checked_source(settings: Settings) -> Source:
-    """The configured source; a `files:` folder must exist (a typo would otherwise wait forever for files)."""
+    """The configured source; a `files:` folder must exist (a typo would otherwise wait forever for files). On S3 a
+    prefix exists once an object is under it."""
     source = parse_source(settings.source)
-    if isinstance(source, FileSource) and not Path(source.directory).is_dir():
+    if isinstance(source, FileSource) and not location(settings, source.directory).is_dir():
         raise UsageError(f"source folder does not exist: {source.directory}")
     return source
 

@@ -26,6 +26,8 @@ from jobs.services import influxdb
 from jobs.services.base import Service, free_port
 from jobs.services.influxdb import InfluxService
 from jobs.services.kinesis import KinesisService
+from jobs.services.s3 import IDENTITY as S3_IDENTITY
+from jobs.services.s3 import S3Service
 from jobs.services.trino import TrinoService
 from testkit import lakehouses, portals
 
@@ -40,12 +42,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def base_settings(tmp_path_factory: pytest.TempPathFactory, session_service_settings: ServiceSettings) -> Settings:
+    """Local warehouse and checkpoints, and the S3 settings of the session's S3 server (`s3_service`): the one Spark
+    session reads s3a:// paths with them once a test starts the server."""
     root = tmp_path_factory.mktemp("lakehouse")
     args = argparse.Namespace(
         warehouse=str(root / "warehouse"), checkpoints=str(root / "checkpoints"), source=None, master="local[2]"
     )
-    return replace(settings_from(args, env={}), shuffle_partitions=1, driver_memory="2g")
+    s3 = S3Service.configured(session_service_settings)
+    s3.secret(S3_IDENTITY)  # made now, so that the settings can read it; the server is started with it
+    return replace(settings_from(args, env=s3.exports()), shuffle_partitions=1, driver_memory="2g")
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +76,16 @@ def small_lakehouse(
     """One pipeline run over testkit.lakehouses.SMALL_CONFIG's events, shared by the tests that read it; a test that
     changes it works on `lakehouses.copy_of` it."""
     return lakehouses.build(spark, base_settings, tmp_path_factory.mktemp("small-lakehouse"), lakehouses.SMALL_CONFIG)
+
+
+@pytest.fixture(scope="session")
+def s3_lakehouse(
+    spark: SparkSession, base_settings: Settings, s3_service: S3Service, tmp_path_factory: pytest.TempPathFactory
+) -> lakehouses.Lakehouse:
+    """The small lakehouse's events run through the same pipeline with warehouse and checkpoints on the session's S3
+    server (s3a://lakehouse/small/); only the landing folder is local."""
+    root = tmp_path_factory.mktemp("s3-lakehouse")
+    return lakehouses.build(spark, base_settings, root, lakehouses.SMALL_CONFIG, s3_prefix="small")
 
 
 @pytest.fixture
@@ -113,6 +129,7 @@ def session_service_settings(tmp_path_factory: pytest.TempPathFactory) -> Servic
         "influxdb": free_port(span=2),
         "opensearch": free_port(span=2),
         "trino": free_port(span=2),
+        "s3": free_port(),
     }
     java_home = service_settings().trino_java_home
     return ServiceSettings(run_dir=tmp_path_factory.mktemp("run"), port_overrides=ports, trino_java_home=java_home)
@@ -169,6 +186,15 @@ def trino_service(session_service_settings: ServiceSettings) -> Iterator[TrinoSe
     them)."""
     with _running("trino", session_service_settings) as service:
         assert isinstance(service, TrinoService)
+        yield service
+
+
+@pytest.fixture(scope="session")
+def s3_service(session_service_settings: ServiceSettings) -> Iterator[S3Service]:
+    """s3proxy for the session, with its bucket `lakehouse`; yields the service. Its endpoint and identity are also
+    in LAKEHOUSE_S3_ENDPOINT, _USER and _PASSWORD_FILE, and in `base_settings`."""
+    with _running("s3", session_service_settings) as service:
+        assert isinstance(service, S3Service)
         yield service
 
 

@@ -21,6 +21,7 @@ from jobs.devtools.generate import write_hour_files
 from jobs.devtools.synthetic import EventGenerator, GeneratorConfig
 from jobs.runtime.progress import StageReport
 from jobs.runtime.settings import Settings
+from jobs.services.s3 import BUCKET
 from jobs.sources import FileSource
 from jobs.storage.tables import BRONZE_EVENTS
 from testkit.events import bronze_records
@@ -48,8 +49,9 @@ class Lakehouse:
     reports: list[StageReport]  # what its one pipeline run reported, a report per stage
 
 
-def build(spark: SparkSession, base: Settings, root: Path, config: GeneratorConfig) -> Lakehouse:
-    """Generate `config`'s events into <root>/landing and run the pipeline over them once (no sinks)."""
+def build(spark: SparkSession, base: Settings, root: Path, config: GeneratorConfig, s3_prefix: str = "") -> Lakehouse:
+    """Generate `config`'s events into <root>/landing and run the pipeline over them once (no sinks), with the
+    warehouse and checkpoints under `root`, or on S3 under `s3_prefix` (see `on_s3`)."""
     settings = replace(
         base,
         warehouse=str(root / "warehouse"),
@@ -57,10 +59,19 @@ def build(spark: SparkSession, base: Settings, root: Path, config: GeneratorConf
         source=f"files:{root / 'landing'}",
         sinks=(),
     )
+    if s3_prefix:
+        settings = on_s3(settings, s3_prefix)
     batches = EventGenerator(config).records_by_arrival_hour()
     write_hour_files(root / "landing", config, batches)
     reports = pipeline.run(spark, settings, FileSource(str(root / "landing")))
     return Lakehouse(settings, [line for batch in batches for line in batch], reports)
+
+
+def on_s3(settings: Settings, prefix: str) -> Settings:
+    """`settings` with the warehouse and checkpoints under s3a://lakehouse/<prefix>/, on the session's S3 server
+    (the `s3_service` fixture)."""
+    root = f"s3a://{BUCKET}/{prefix}"
+    return replace(settings, warehouse=f"{root}/warehouse", checkpoints=f"{root}/checkpoints")
 
 
 def copy_of(shared: Lakehouse, root: Path, onto: Settings) -> Settings:

@@ -11,6 +11,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from pyspark.sql import functions as F
 from jobs.runtime.settings import Settings
 from jobs.runtime.waiting import wait_until
 from jobs.storage.delta import read_table, single_row
+from jobs.storage.files import location
 
 LAKEHOUSE = str(Path(sys.executable).parent / "lakehouse")
 PIPELINE_TABLES = ("bronze.events", "silver.events", "gold.merchant_hourly")
@@ -37,8 +39,8 @@ def delta_versions(settings: Settings, tables: tuple[str, ...] = PIPELINE_TABLES
     """The newest committed version of each table (-1 when it has none yet), read from the Delta logs."""
     versions = {}
     for table in tables:
-        commits = Path(settings.table_path(table), "_delta_log").glob("*.json")
-        versions[table] = max((int(commit.stem) for commit in commits), default=-1)
+        commits = location(settings, settings.table_path(table)).child("_delta_log").files(".json")
+        versions[table] = max((int(commit.name.removesuffix(".json")) for commit in commits), default=-1)
     return versions
 
 
@@ -48,10 +50,11 @@ def kill_after_progress(
     """Start `lakehouse run` continuously, wait until it commits data to any pipeline table (so the kill falls in the
     middle of real work, not in Spark's start; at most PROGRESS_TIMEOUT_SECONDS), then SIGKILL it a random 0 to
     `within` seconds later. Returns the table that moved first and the seconds from that commit to the kill. A run
-    that exits by itself is an error; its output is in `killed-runs.log` beside the checkpoints."""
+    that exits by itself is an error; its output is in `killed-runs.log` beside the checkpoints (in the temporary
+    folder when they are on S3)."""
     # Version 0 is the table's creation: the kill should come after a commit of data.
     before = {table: max(version, 0) for table, version in delta_versions(settings).items()}
-    log = Path(settings.checkpoints).parent / "killed-runs.log"
+    log = local_folder(settings) / "killed-runs.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as output:
         process = subprocess.Popen(
@@ -75,6 +78,11 @@ def kill_after_progress(
     process.wait()
     # A run slower than the timeout is still killed, before any commit: also a moment a crash may come.
     return moved or "no commit yet", round(delay, 1)
+
+
+def local_folder(settings: Settings) -> Path:
+    """The folder that holds the checkpoints' folder, or the temporary folder when they are on S3."""
+    return Path(tempfile.gettempdir()) if "://" in settings.checkpoints else Path(settings.checkpoints).parent
 
 
 def drain(source: str, settings: Settings, env: dict[str, str]) -> None:

@@ -1,5 +1,6 @@
 """Kill drills: SIGKILL of the continuously running pipeline (driver and JVM) at a random moment loses and doubles
-nothing once it restarts from its checkpoints, from Kafka and from Kinesis. One kill per source here (a cold JVM
+nothing once it restarts from its checkpoints: from Kafka with the warehouse and checkpoints on S3 (the local S3
+server), and from Kinesis on the local disk. One kill per source here (a cold JVM
 costs about a minute on these two cores); `make chaos` runs twenty."""
 
 from __future__ import annotations
@@ -17,17 +18,20 @@ from jobs.devtools.produce import KafkaSink, KinesisSink, send_all
 from jobs.services import kafka, kinesis
 from jobs.sources import KafkaSource, KinesisSource, parse_source
 from jobs.storage.delta import read_table
+from testkit.lakehouses import on_s3
 from testkit.streams import assert_landed_exactly_once, some_records
 
 
 @pytest.mark.kill
-@pytest.mark.parametrize("kind", ["kafka", "kinesis"])
+@pytest.mark.parametrize("kind", ["kafka-on-s3", "kinesis"])
 def test_sigkill_of_the_driver_loses_nothing_and_doubles_nothing(kind, spark, settings, tmp_path, request):
     seed = random.randrange(1_000_000)
     rng = random.Random(seed)
     records = some_records(4000, seed=41)
     settings = replace(settings, master="local[2]")
-    if kind == "kafka":
+    if kind == "kafka-on-s3":
+        request.getfixturevalue("s3_service")  # its endpoint and identity reach the killed run through the environment
+        settings = on_s3(settings, f"killed-{seed}")
         bootstrap = request.getfixturevalue("kafka_service")
         kafka.create_topic("killed", 3, servers=bootstrap)
         sink, source_text = KafkaSink(KafkaSource(bootstrap, "killed")), f"kafka:{bootstrap}/killed"

@@ -16,7 +16,7 @@ UV_INSTALL := $(BIN)/uv pip install --quiet --python
 DASHBOARD := jobs/serving/dashboard
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: help setup setup-core dashboard chromium demo-portal bench-portal services services-up services-down demo notebooks demo-publish demo-stream test \
+.PHONY: help setup setup-core dashboard chromium demo-portal bench-portal demo-s3 bench-s3 services services-up services-down demo notebooks demo-publish demo-stream test \
         test-fast test-slow test-heavy test-kill lint bench bench-ingest bench-big-file freshness chaos clean
 
 help: ## this list
@@ -78,7 +78,7 @@ $(JARS)/.resolved: pom.xml .mvn/settings.xml $(VALIDATOR_SOURCES) $(VENV)/.insta
 # (git-ignored).
 # `lakehouse services fetch` writes each stamp; it is the same code that `services up` and the test fixtures run.
 services: $(SERVICES)/kafka/.fetched $(SERVICES)/kinesis/.fetched $(SERVICES)/influxdb/.fetched \
-          $(SERVICES)/opensearch/.fetched $(SERVICES)/trino/.fetched
+          $(SERVICES)/opensearch/.fetched $(SERVICES)/trino/.fetched $(SERVICES)/s3/.fetched
 
 $(SERVICES)/kafka/.fetched: jobs/services/kafka/pom.xml $(VENV)/.installed
 	$(BIN)/lakehouse services fetch kafka
@@ -89,6 +89,10 @@ $(SERVICES)/influxdb/.fetched: jobs/services/influxdb/package.txt $(VENV)/.insta
 
 $(SERVICES)/opensearch/.fetched: jobs/services/opensearch/pom.xml $(VENV)/.installed
 	$(BIN)/lakehouse services fetch opensearch
+
+# s3proxy's jars (Maven, jobs/services/s3/pom.xml): the local S3 server.
+$(SERVICES)/s3/.fetched: jobs/services/s3/pom.xml $(VENV)/.installed
+	$(BIN)/lakehouse services fetch s3
 
 # Trino's server tarball (Maven, jobs/services/trino/pom.xml), of which the folders in unpacked.txt are
 # unpacked (libraries, Delta Lake, password files); it runs on the Temurin 25 JDK.
@@ -135,6 +139,25 @@ demo: setup ## the main job on 1,000,000 synthetic events, a report, and one Tri
 	    ORDER BY orders DESC, merchant_id LIMIT 5" && \
 	echo "demo finished in $$(( $$(date +%s) - start )) s; tables under $(DEMO)/warehouse;" \
 	    "Trino stays up for lakehouse sql and make notebooks (make services-down stops it)"
+
+# The same demo with the warehouse and checkpoints on the local S3 server (s3proxy, bucket `lakehouse`), started
+# afresh: its data is wiped first. Only the generated landing folder is on the local disk.
+S3_DEMO := s3a://lakehouse/demo
+demo-s3: setup ## the demo with warehouse and checkpoints on the local S3 server, read back by Trino
+	rm -rf $(DEMO)-s3
+	@start=$$(date +%s); \
+	$(BIN)/lakehouse services up --fresh s3 && \
+	$(BIN)/lakehouse services up trino && \
+	eval "$$($(BIN)/lakehouse services env s3 trino)" && \
+	$(BIN)/lakehouse generate --out $(DEMO)-s3/landing --events 1000000 --hours 48 && \
+	$(BIN)/lakehouse run --source files:$(DEMO)-s3/landing --warehouse $(S3_DEMO)/warehouse \
+	    --checkpoints $(S3_DEMO)/checkpoints && \
+	$(BIN)/lakehouse report --warehouse $(S3_DEMO)/warehouse && \
+	$(AS_TRINO_PIPELINE) $(BIN)/lakehouse trino-register --warehouse $(S3_DEMO)/warehouse && \
+	$(BIN)/lakehouse sql "SELECT merchant_id, date, currency, orders, net FROM analyst.merchant_daily_sales \
+	    ORDER BY orders DESC, merchant_id LIMIT 5" && \
+	echo "demo-s3 finished in $$(( $$(date +%s) - start )) s; tables under $(S3_DEMO)/warehouse" \
+	    "(on disk: .run/s3/data/lakehouse/demo); S3 and Trino stay up (make services-down stops them)"
 
 # Run the analyst notebooks against the demo's warehouse in Trino; outputs in notebooks/executed/.
 notebooks: setup ## run the analyst notebooks against the demo's warehouse in Trino
@@ -198,6 +221,9 @@ lint: $(VENV)/.installed ## ruff (lint and format) and mypy over jobs/ and scrip
 
 bench: setup ## stage throughput, publish rates, backfill and Trino latency on BENCH_EVENTS events
 	$(BIN)/python scripts/bench.py --events $(BENCH_EVENTS)
+
+bench-s3: setup-core $(SERVICES)/s3/.fetched ## bronze, silver and gold on the local disk against S3: seconds, requests
+	$(BIN)/python scripts/bench_s3.py
 
 bench-ingest: setup-core $(SERVICES)/kafka/.fetched ## the ingestion API under wrk: events/s and latency, files and Kafka
 	$(BIN)/python scripts/bench_ingest.py

@@ -28,6 +28,10 @@ read when this file is parsed (it imports nothing heavy, so parsing stays fast):
 - LAKEHOUSE_ALERTS_FILE: where a stale hour is also written, one JSON line per alert (besides the task log).
 - the pool `lakehouse_writes` with two slots (`airflow pools set lakehouse_writes 2 "lakehouse writers"`; `lakehouse
   airflow` creates it): an hourly run's writing tasks take one slot each, the backfill both.
+- LAKEHOUSE_WAREHOUSE on S3 (`s3a://...`): Delta commits there through its S3SingleDriverLogStore, which is safe for
+  one writing driver per table at a time only (S3 has no put-if-absent that it uses). The publish tasks, which both
+  commit to ops.publish_progress, then take both slots each and so run one after the other; every other writer
+  already runs alone. More writers at once need Delta's DynamoDB log store (docs/s3.md).
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ SINKS = [name for name in os.environ.get("LAKEHOUSE_SINKS", "").split(",") if na
 WRITES_POOL = "lakehouse_writes"
 WRITES_POOL_SLOTS = 2
 READS_POOL = "default_pool"
+# On S3 one driver at a time may commit to a table (see above): the publishes then run one after the other.
+ON_S3 = os.environ.get("LAKEHOUSE_WAREHOUSE", "").startswith("s3a://")
+PUBLISH_POOL_SLOTS = WRITES_POOL_SLOTS if ON_S3 else 1
 
 DEFAULT_ARGS = {
     "owner": "merchant-insights",
@@ -132,7 +139,9 @@ with DAG(
         depends_on_past=True,
     )
     gold = lakehouse_job("gold", "gold")
-    publishes = [lakehouse_job(f"publish_{sink}", "publish", ["--sinks", sink]) for sink in SINKS]
+    publishes = [
+        lakehouse_job(f"publish_{sink}", "publish", ["--sinks", sink], pool_slots=PUBLISH_POOL_SLOTS) for sink in SINKS
+    ]
     freshness = lakehouse_job(
         "freshness",
         "hour_checks",

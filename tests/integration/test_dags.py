@@ -25,8 +25,8 @@ HOURLY_TASKS = {
 }
 
 
-def load_dags(tmp_path: Path) -> dict:
-    env = airflow_env(tmp_path / "airflow", {**os.environ, "LAKEHOUSE_SINKS": "influxdb,opensearch"})
+def load_dags(tmp_path: Path, **variables: str) -> dict:
+    env = airflow_env(tmp_path / "airflow", {**os.environ, "LAKEHOUSE_SINKS": "influxdb,opensearch", **variables})
     loaded = subprocess.run(
         [
             str(AIRFLOW_PYTHON),
@@ -78,6 +78,15 @@ def test_the_dags_load_without_errors_quickly_and_as_designed(tmp_path):
         WRITES_POOL,
         WRITES_POOL_SLOTS,
     )
+
+
+def test_on_s3_the_publishes_commit_one_after_the_other(tmp_path):
+    """Delta's log store for S3 is safe for one writing driver per table: both publishes commit to
+    ops.publish_progress, so on S3 each takes the whole writers' pool."""
+    tasks = load_dags(tmp_path, LAKEHOUSE_WAREHOUSE="s3a://lake/warehouse")["dags"]["merchant_insights_hourly"]["tasks"]
+    slots = {name: (task["pool"], task["pool_slots"]) for name, task in tasks.items()}
+    assert slots["publish_influxdb"] == slots["publish_opensearch"] == (WRITES_POOL, WRITES_POOL_SLOTS)
+    assert slots["gold"] == (WRITES_POOL, 1)
 
 
 def test_lakehouse_airflow_makes_the_writers_pool_with_room_for_the_backfill_only(tmp_path):

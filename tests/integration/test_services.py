@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -16,14 +17,16 @@ from confluent_kafka import Consumer, Producer
 from trino.auth import BasicAuthentication
 
 from jobs.analysts import sql
-from jobs.runtime.settings import service_settings
+from jobs.runtime.settings import Login, Secret, service_settings
 from jobs.runtime.waiting import wait_until
 from jobs.services import kafka, kinesis
 from jobs.services.base import LOOPBACK, free_port
 from jobs.services.influxdb import PIPELINE, READER, InfluxService
+from jobs.services.s3 import IDENTITY as S3_IDENTITY
 from jobs.services.trino import PIPELINE as TRINO_PIPELINE
 from jobs.services.trino import TrinoService
 from jobs.sinks import influx, search
+from jobs.storage.files import s3_filesystem
 
 
 def lakehouse_services(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -139,12 +142,13 @@ def private_env(tmp_path: Path) -> dict[str, str]:
         "LAKEHOUSE_INFLUXDB_PORT": str(free_port(span=2)),  # its RPC service takes the next port
         "LAKEHOUSE_OPENSEARCH_PORT": str(free_port(span=2)),  # its transport takes the next port
         "LAKEHOUSE_TRINO_PORT": str(free_port(span=2)),  # its HTTPS port is the next one
+        "LAKEHOUSE_S3_PORT": str(free_port()),
     }
     yield env
     lakehouse_services("down", env=env)
 
 
-# The command on three of the five services: OpenSearch and Trino take a JVM each and half a minute of these two cores
+# The command on three of the six services: OpenSearch and Trino take a JVM each and half a minute of these two cores
 # to start, and the session fixtures (below) start them through the same code.
 NAMES = ("kafka", "kinesis", "influxdb")
 
@@ -177,7 +181,7 @@ def test_up_status_use_down(private_env, tmp_path):
     assert down.returncode == 0, down.stderr
     after = states(lakehouse_services("status", env=private_env).stdout)
     assert {name: words[:3] for name, words in after.items()} == {
-        name: ["down", "pid", "-"] for name in ("kafka", "kinesis", "influxdb", "opensearch", "trino")
+        name: ["down", "pid", "-"] for name in ("kafka", "kinesis", "influxdb", "opensearch", "trino", "s3")
     }
     assert not (run_dir / "kafka" / "kafka.pid").exists() and not (run_dir / "kinesis" / "kinesis.pid").exists()
 
@@ -210,6 +214,20 @@ def test_opensearch_fixture_gives_a_live_node(opensearch_service):
 def test_trino_fixture_gives_a_live_server(trino_service):
     assert os.environ["LAKEHOUSE_TRINO_URL"] == trino_service.client_url
     assert_trino_round_trip(trino_service)
+
+
+def test_s3_fixture_gives_a_live_server_that_refuses_strangers(s3_service, tmp_path):
+    assert os.environ["LAKEHOUSE_S3_ENDPOINT"] == s3_service.url
+    filesystem = s3_service.filesystem()
+    with filesystem.open_output_stream("lakehouse/fixture-check/hello.txt") as output:
+        output.write(b"hello")
+    assert (s3_service.data_dir / "lakehouse" / "fixture-check" / "hello.txt").read_bytes() == b"hello"
+    stranger = replace(s3_service.login(S3_IDENTITY), password=Secret("not-the-secret"))
+    with pytest.raises(OSError, match=r"SignatureDoesNotMatch|InvalidAccessKeyId|Forbidden|ACCESS_DENIED"):
+        s3_filesystem(s3_service.url, "us-east-1", stranger).open_input_stream("lakehouse/fixture-check/hello.txt")
+    anonymous = s3_filesystem(s3_service.url, "us-east-1", Login(), anonymous=True)
+    with pytest.raises(OSError):
+        anonymous.open_input_stream("lakehouse/fixture-check/hello.txt")
 
 
 def test_kinesis_fixture_points_boto3_at_kinesalite(kinesis_service):

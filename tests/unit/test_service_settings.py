@@ -20,7 +20,7 @@ def lakehouse_services(*args: str, env: dict[str, str]) -> subprocess.CompletedP
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["up", "nosuch"], "unknown service 'nosuch' (one of: kafka, kinesis, influxdb, opensearch, trino)"),
+        (["up", "nosuch"], "unknown service 'nosuch' (one of: kafka, kinesis, influxdb, opensearch, trino, s3)"),
         (["sideways"], "invalid choice: 'sideways'"),
         (["down", "--timeout", "0"], "expected a positive number of seconds"),
     ],

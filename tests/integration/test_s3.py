@@ -5,7 +5,6 @@ tests/slow/test_kill_drills.py."""
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from pyspark.sql import functions as F
 from jobs import backfill
 from jobs.analysts import report
 from jobs.quality import summary
-from jobs.runtime.settings import UsageError, settings_from
 from jobs.storage.delta import read_table
 from jobs.storage.files import location
 from jobs.storage.tables import BATCH_HEALTH, BRONZE_EVENTS, GOLD_TABLES, TABLES
@@ -91,13 +89,6 @@ def test_a_backfill_on_s3_equals_its_incremental_runs(spark, s3_lakehouse):
 
     assert {table: rows(spark, settings, table) for table in tables} == before
     assert read_table(spark, settings, BATCH_HEALTH.name).count() > commits  # it did run, and recorded its batches
-
-
-def test_a_warehouse_on_another_scheme_is_refused_in_one_line():
-    with pytest.raises(UsageError, match=r"LAKEHOUSE_WAREHOUSE must be a local path or s3a://"):
-        settings_from(argparse.Namespace(warehouse="s3://bucket/warehouse"), env={})
-    with pytest.raises(UsageError, match=r"LAKEHOUSE_S3_ENDPOINT must be http\(s\)://<host>:<port>"):
-        settings_from(argparse.Namespace(), env={"LAKEHOUSE_S3_ENDPOINT": "127.0.0.1:9000"})
 
 
 def test_a_location_on_s3_is_read_through_the_same_settings(s3_lakehouse):

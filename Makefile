@@ -243,4 +243,4 @@ chaos: setup ## 20 SIGKILLs of the continuously running pipeline, then what was 
 	$(BIN)/python scripts/chaos.py --kills 20
 
 clean: ## remove what the demo, the bench and runs wrote
-	rm -rf $(DEMO) $(DEMO)-stream bench warehouse checkpoints landing spark-warehouse
+	rm -rf $(DEMO) $(DEMO)-stream $(DEMO)-s3 bench warehouse checkpoints landing spark-warehouse

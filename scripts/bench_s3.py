@@ -1,7 +1,7 @@
 """Benchmark: the same events through bronze -> silver -> gold with warehouse and checkpoints on the local disk, then
 on S3 (the local S3 server, s3proxy, through Hadoop's S3A), in one Spark session: seconds per stage, the ratio, and
-the S3 requests each stage made (S3A's own counters: in local mode the driver and the executors share one S3A
-client). A small run on the local disk first warms the JVM, so that neither measured run pays for it.
+the S3 requests each stage made, per operation, as the server counted them (s3proxy's metrics). A small run on the
+local disk first warms the JVM, so that neither measured run pays for it.
 
     make bench-s3                       (500,000 events)
     .venv/bin/python scripts/bench_s3.py --events 2000000
@@ -19,7 +19,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from pyspark.sql import SparkSession
 
@@ -33,17 +32,6 @@ from jobs.services.s3 import BUCKET, S3Service
 from jobs.sources import FileSource
 
 STAGES = ("bronze", "silver", "gold")
-# S3A's counters of requests by kind; store_io_request counts them all.
-REQUEST_KINDS = {
-    "object_list_request": "LIST",
-    "object_metadata_request": "HEAD",
-    "action_http_get_request": "GET",
-    "object_put_request": "PUT",
-    "object_copy_requests": "COPY",
-    "object_delete_request": "DELETE",
-    "object_bulk_delete_request": "bulk DELETE",
-}
-TOTAL = "store_io_request"
 
 
 def landing_of(root: Path, events: int, hours: int) -> Path:
@@ -52,15 +40,6 @@ def landing_of(root: Path, events: int, hours: int) -> Path:
         config = GeneratorConfig(events=events, hours=hours)
         write_hour_files(landing, config, EventGenerator(config).records_by_arrival_hour())
     return landing
-
-
-def s3_requests(spark: SparkSession, settings: Settings) -> Counter[str]:
-    """S3A's request counters so far, by kind and in all (TOTAL), for the warehouse's bucket."""
-    jvm: Any = spark.sparkContext._jvm
-    conf = spark.sparkContext._jsc.hadoopConfiguration()
-    filesystem = jvm.org.apache.hadoop.fs.FileSystem.get(jvm.java.net.URI(settings.warehouse), conf)
-    counters = filesystem.getIOStatistics().counters()
-    return Counter({name: int(counters.get(name) or 0) for name in [*REQUEST_KINDS, TOTAL]})
 
 
 def run_pipeline(
@@ -97,7 +76,7 @@ def main() -> None:
         shutil.rmtree(root / folder, ignore_errors=True)
 
     # A server of its own, on a free port, with its data under bench/: never the one `make services-up` started.
-    own = ServiceSettings(run_dir=root / "s3-bench-run", port_overrides={"s3": free_port()})
+    own = ServiceSettings(run_dir=root / "s3-bench-run", port_overrides={"s3": free_port(span=2)})  # metrics: + 1
     services.up(["s3"], settings=own, quiet=True)
     [server] = services.select(["s3"], own)
     assert isinstance(server, S3Service)
@@ -119,23 +98,21 @@ def main() -> None:
         )
         run_pipeline(spark, warm, warm_up, None)
         on_disk = run_pipeline(spark, local, landing, None)
-        s3 = run_pipeline(spark, on_s3, landing, lambda: s3_requests(spark, on_s3))
+        s3 = run_pipeline(spark, on_s3, landing, server.request_counts)
         stored = sum(path.stat().st_size for path in (server.data_dir / BUCKET).rglob("*") if path.is_file())
 
         print(f"\n{'stage':<8}{'local s':>9}{'S3 s':>9}{'S3/local':>10}{'S3 requests':>13}  by kind")
         for stage in STAGES:
             local_seconds, _ = on_disk[stage]
             s3_seconds, requests = s3[stage]
-            kinds = ", ".join(
-                f"{REQUEST_KINDS[name]} {count:,}" for name, count in requests.most_common() if name != TOTAL and count
-            )
+            kinds = ", ".join(f"{name} {count:,}" for name, count in requests.most_common())
             ratio = s3_seconds / local_seconds
-            print(f"{stage:<8}{local_seconds:9.1f}{s3_seconds:9.1f}{ratio:10.2f}{requests[TOTAL]:13,}  {kinds}")
+            print(f"{stage:<8}{local_seconds:9.1f}{s3_seconds:9.1f}{ratio:10.2f}{requests.total():13,}  {kinds}")
         local_total = sum(seconds for seconds, _ in on_disk.values())
         s3_total = sum(seconds for seconds, _ in s3.values())
         print(
             f"{'total':<8}{local_total:9.1f}{s3_total:9.1f}{s3_total / local_total:10.2f}"
-            f"{sum(requests[TOTAL] for _, requests in s3.values()):13,}"
+            f"{sum(requests.total() for _, requests in s3.values()):13,}"
         )
         print(
             f"\n{records / local_total:,.0f} records/s on the local disk, {records / s3_total:,.0f} on S3; "

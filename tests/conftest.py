@@ -129,7 +129,7 @@ def session_service_settings(tmp_path_factory: pytest.TempPathFactory) -> Servic
         "influxdb": free_port(span=2),
         "opensearch": free_port(span=2),
         "trino": free_port(span=2),
-        "s3": free_port(),
+        "s3": free_port(span=2),  # its metrics take the next port
     }
     java_home = service_settings().trino_java_home
     return ServiceSettings(run_dir=tmp_path_factory.mktemp("run"), port_overrides=ports, trino_java_home=java_home)

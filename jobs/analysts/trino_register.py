@@ -27,7 +27,7 @@ from jobs.analysts.sql import CATALOG, QueryFailed, connect, execute, frame
 from jobs.runtime.arguments import JobArgumentParser
 from jobs.runtime.commands import command_parser
 from jobs.runtime.exits import run_entry
-from jobs.runtime.settings import REPO_ROOT, Settings, settings_from
+from jobs.runtime.settings import REPO_ROOT, Settings, is_local, settings_from
 from jobs.storage.currencies import MINOR_UNIT_EXPONENTS
 from jobs.storage.files import location
 from jobs.storage.tables import TABLES
@@ -66,10 +66,6 @@ class Registration:
         if self.dropped:
             lines.append(f"         dropped, no longer in {VIEWS_FILE.name}: {', '.join(self.dropped)}")
         return lines
-
-
-def is_local(warehouse: str) -> bool:
-    return "://" not in warehouse
 
 
 def has_dynamic_catalogs(settings: Settings) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from jobs.runtime.settings import Settings
+from jobs.runtime.settings import Settings, is_local
 from jobs.runtime.waiting import wait_until
 from jobs.storage.delta import read_table, single_row
 from jobs.storage.files import location
@@ -39,7 +39,7 @@ def delta_versions(settings: Settings, tables: tuple[str, ...] = PIPELINE_TABLES
     """The newest committed version of each table (-1 when it has none yet), read from the Delta logs."""
     versions = {}
     for table in tables:
-        commits = location(settings, settings.table_path(table)).child("_delta_log").files(".json")
+        commits = location(settings, settings.table_path(table)).child("_delta_log").files(".json", recursive=False)
         versions[table] = max((int(commit.name.removesuffix(".json")) for commit in commits), default=-1)
     return versions
 
@@ -54,7 +54,7 @@ def kill_after_progress(
     folder when they are on S3)."""
     # Version 0 is the table's creation: the kill should come after a commit of data.
     before = {table: max(version, 0) for table, version in delta_versions(settings).items()}
-    log = local_folder(settings) / "killed-runs.log"
+    log = log_folder(settings) / "killed-runs.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a") as output:
         process = subprocess.Popen(
@@ -80,9 +80,9 @@ def kill_after_progress(
     return moved or "no commit yet", round(delay, 1)
 
 
-def local_folder(settings: Settings) -> Path:
-    """The folder that holds the checkpoints' folder, or the temporary folder when they are on S3."""
-    return Path(tempfile.gettempdir()) if "://" in settings.checkpoints else Path(settings.checkpoints).parent
+def log_folder(settings: Settings) -> Path:
+    """Where the killed runs' output goes: beside the checkpoints, or in the temporary folder when they are on S3."""
+    return Path(settings.checkpoints).parent if is_local(settings.checkpoints) else Path(tempfile.gettempdir())
 
 
 def drain(source: str, settings: Settings, env: dict[str, str]) -> None:

@@ -13,7 +13,7 @@ from jobs.devtools.synthetic import EventGenerator, GeneratorConfig
 from jobs.runtime.arguments import JobArgumentParser, positive_int
 from jobs.runtime.commands import command_parser
 from jobs.runtime.exits import run_entry
-from jobs.runtime.settings import UsageError, settings_from
+from jobs.runtime.settings import UsageError, is_local, settings_from
 from jobs.sources import FileSource, parse_source
 
 
@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             if not isinstance(source, FileSource):
                 raise UsageError("--out is needed when the source is not files:<dir>")
             args.out = source.directory
+        if not is_local(args.out):
+            raise UsageError(f"generate writes to a local folder, not {args.out} (copy the files to S3 afterwards)")
         config = GeneratorConfig(
             events=args.events, hours=args.hours, start=args.start, merchants=args.merchants, seed=args.seed
         )

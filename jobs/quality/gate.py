@@ -10,7 +10,6 @@ is written. Every validation result is kept under <warehouse>/_quality: `results
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -27,10 +26,11 @@ from pyspark.sql import DataFrame
 
 from jobs.quality.expectations import CRITICAL, GATED_TABLES, expectations, with_rule_columns
 from jobs.runtime.exits import QualityGateFailed
-from jobs.runtime.settings import Settings
+from jobs.runtime.settings import Settings, is_local
 from jobs.storage.files import Location, location
 
 QUALITY_FOLDER = "_quality"
+_KEPT_FOLDERS: list[tempfile.TemporaryDirectory] = []  # data docs built for warehouses on S3, until the process ends
 GX_LOCK = threading.Lock()
 
 # GX would otherwise try to send usage statistics (no network here, and none wanted from a pipeline).
@@ -62,10 +62,17 @@ def results_folder(settings: Settings) -> Location:
 def docs_building_folder(settings: Settings) -> Path:
     """Where GX builds the data docs: in the warehouse when it is local; for one on S3, in a local folder of its own
     (GX writes a site to a local folder only), which is uploaded to <warehouse>/_quality/docs after each build."""
-    if "://" not in settings.warehouse:
+    if is_local(settings.warehouse):
         return Path(settings.warehouse, QUALITY_FOLDER, "docs")
-    digest = hashlib.sha256(settings.warehouse.encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir(), f"lakehouse-data-docs-{digest}")
+    return _building_folder(settings.warehouse)
+
+
+@cache
+def _building_folder(warehouse: str) -> Path:
+    """A temporary folder of this process's own for the warehouse's data docs (removed when the process ends)."""
+    folder = tempfile.TemporaryDirectory(prefix="lakehouse-data-docs-")
+    _KEPT_FOLDERS.append(folder)
+    return Path(folder.name)
 
 
 @cache
@@ -138,7 +145,7 @@ def _validate(settings: Settings, table: str, rows: DataFrame, run_id: Any, deta
         else:
             checkpoint = _quick_checkpoints()[table]
         run = checkpoint.run(batch_parameters={"dataframe": rows}, run_id=run_id)
-        if detailed and "://" in settings.warehouse:
+        if detailed and not is_local(settings.warehouse):
             results_folder(settings).child("docs").upload(docs_building_folder(settings))
     (result,) = run.run_results.values()
     return result

@@ -136,16 +136,19 @@ class Settings:
         return f"{self.checkpoints}/{query}"
 
 
-WAREHOUSE_SCHEMES = ("s3a://", "file://")  # Hadoop's S3A (jobs/runtime/session.py) or a local disk
+def is_local(location: str) -> bool:
+    """A path on this machine's disk, not a URI such as s3a://bucket/prefix."""
+    return "://" not in location
 
 
 def _absolute(location: str) -> str:
     """Local paths become absolute; URIs such as s3a://bucket/prefix are kept as given."""
-    return location if "://" in location else str(Path(location).expanduser().resolve())
+    return str(Path(location).expanduser().resolve()) if is_local(location) else location
 
 
 def _warehouse_location(name: str, location: str) -> str:
-    if "://" in location and not location.startswith(WAREHOUSE_SCHEMES):
+    """A local path, or S3 through Hadoop's S3A (jobs/runtime/session.py): what every job and the Python side reach."""
+    if not is_local(location) and not location.startswith("s3a://"):
         raise UsageError(f"LAKEHOUSE_{name.upper()} must be a local path or s3a://<bucket>/<prefix>, got {location!r}")
     return _absolute(location).rstrip("/")
 
@@ -184,6 +187,9 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
     if not partitions.isdigit() or int(partitions) < 1:
         raise UsageError(f"LAKEHOUSE_SHUFFLE_PARTITIONS must be a positive integer, got {partitions!r}")
     s3_endpoint = pick("s3_endpoint")
+    s3_login = login_from(env, "s3")
+    if s3_login and not s3_login.password:
+        raise UsageError("LAKEHOUSE_S3_USER is set but neither LAKEHOUSE_S3_PASSWORD nor LAKEHOUSE_S3_PASSWORD_FILE is")
     if s3_endpoint and not re.fullmatch(r"https?://[^/?#\s]+/?", s3_endpoint):
         raise UsageError(f"LAKEHOUSE_S3_ENDPOINT must be http(s)://<host>:<port>, got {s3_endpoint!r}")
     conversion_basis = pick("conversion_basis")
@@ -214,7 +220,7 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
         trino_ca_file=env.get("LAKEHOUSE_TRINO_CA_FILE", ""),
         s3_endpoint=s3_endpoint.rstrip("/"),
         s3_region=pick("s3_region"),
-        s3_login=login_from(env, "s3"),
+        s3_login=s3_login,
     )
 
 

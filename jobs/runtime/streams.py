@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.runtime.settings import UsageError
+from jobs.runtime.settings import UsageError, is_local
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ def parse_source(text: str) -> Source:
     scheme, _, rest = text.partition(":")
     if scheme == "files" and rest:
         # A local folder, or a prefix on S3 such as s3a://bucket/landing
-        return FileSource(rest.rstrip("/") if "://" in rest else str(Path(rest).expanduser().resolve()))
+        return FileSource(str(Path(rest).expanduser().resolve()) if is_local(rest) else rest.rstrip("/"))
     if scheme == "kafka" and "/" in rest:
         servers, _, topic = rest.rpartition("/")
         if servers and topic:

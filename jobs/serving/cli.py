@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jobs.runtime.arguments import JobArgumentParser, positive_int
-from jobs.runtime.settings import ServingSettings, UsageError, serving_settings_from
+from jobs.runtime.settings import ServingSettings, UsageError, is_local, serving_settings_from
 from jobs.runtime.streams import FileSource, parse_source
 
 if TYPE_CHECKING:
@@ -83,6 +83,8 @@ def build_ingest(settings: ServingSettings) -> tuple[Starlette, str]:
 
     source = parse_source(settings.source)
     if isinstance(source, FileSource):
+        if not is_local(source.directory):
+            raise UsageError(f"the ingestion API writes files to a local folder, not {source.directory}")
         Path(source.directory).mkdir(parents=True, exist_ok=True)
     app = ingest_app(KeyStore(settings.keys), open_stream(settings.source), settings.ingest_rate)
     return app, f"-> {settings.source}"

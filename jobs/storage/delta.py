@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from jobs.runtime.arguments import Trigger
-from jobs.runtime.settings import Settings, UsageError
+from jobs.runtime.settings import Settings, UsageError, is_local
 from jobs.runtime.waiting import wait_until
 from jobs.storage.tables import TABLES, TableSpec
 
@@ -96,7 +96,7 @@ def remove_unfinished_creation(table_path: str) -> None:
     Delta would take the folder for a table and then fail to read it; with it gone, CREATE TABLE starts afresh.
     Object stores have no folders, so there a cut-short creation leaves nothing behind."""
     log = Path(table_path, "_delta_log")
-    if "://" in table_path or not log.is_dir() or has_commit(log):
+    if not is_local(table_path) or not log.is_dir() or has_commit(log):
         return
     # A young log may be a creation still under way in another process (bronze, silver and gold each create the
     # tables they use): it gets until the log is UNFINISHED_CREATION_SECONDS old to write its first commit. A
@@ -114,7 +114,7 @@ def remove_unfinished_first_offsets(checkpoint: str) -> None:
     would never start again. A batch's offsets are written under a temporary name and renamed when complete: the
     temporary files are never read."""
     offsets = Path(checkpoint, "offsets")
-    if "://" in checkpoint or not offsets.is_dir():
+    if not is_local(checkpoint) or not offsets.is_dir():
         return
     entries = list(offsets.iterdir())
     if entries and all(entry.name.startswith(".") for entry in entries):

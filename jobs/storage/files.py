@@ -8,11 +8,12 @@ from __future__ import annotations
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import pyarrow.fs as pafs
 
-from jobs.runtime.settings import Login, Settings, UsageError
+from jobs.runtime.settings import Login, Settings, UsageError, is_local
 
 S3_SCHEMES = ("s3a", "s3")  # what Spark (s3a) and Trino or the AWS tools (s3) call the same objects
 
@@ -49,9 +50,10 @@ class Location:
         with self.filesystem.open_input_stream(self.path) as stream:
             return stream.read().decode()
 
-    def files(self, suffix: str = "") -> Iterator[Location]:
-        """Every file under this folder whose name ends with `suffix`; none when the folder is missing."""
-        selector = pafs.FileSelector(self.path, recursive=True, allow_not_found=True)
+    def files(self, suffix: str = "", recursive: bool = True) -> Iterator[Location]:
+        """Every file under this folder (in it only, unless `recursive`) whose name ends with `suffix`; none when the
+        folder is missing."""
+        selector = pafs.FileSelector(self.path, recursive=recursive, allow_not_found=True)
         for info in self.filesystem.get_file_info(selector):
             if info.type == pafs.FileType.File and info.path.endswith(suffix):
                 relative = info.path[len(self.path.rstrip("/")) + 1 :]
@@ -62,19 +64,21 @@ class Location:
         pafs.copy_files(str(local_folder), self.path, destination_filesystem=self.filesystem)
 
 
-def is_s3(uri: str) -> bool:
-    return urllib.parse.urlsplit(uri).scheme in S3_SCHEMES
-
-
 def location(settings: Settings, uri: str) -> Location:
     """The folder `uri` names: a local path, or `s3a://bucket/prefix` with the warehouse's S3 settings."""
-    if "://" not in uri:
+    if is_local(uri):
         return Location(pafs.LocalFileSystem(), uri, uri)
     parts = urllib.parse.urlsplit(uri)
     if parts.scheme not in S3_SCHEMES:
         raise UsageError(f"{uri}: a location is a local path or s3a://<bucket>/<prefix>, not {parts.scheme}://")
-    filesystem = s3_filesystem(settings.s3_endpoint, settings.s3_region, settings.s3_login)
+    filesystem = _shared_s3_filesystem(settings.s3_endpoint, settings.s3_region, settings.s3_login)
     return Location(filesystem, f"{parts.netloc}{parts.path}".rstrip("/"), uri)
+
+
+@cache
+def _shared_s3_filesystem(endpoint: str, region: str, login: Login) -> pafs.S3FileSystem:
+    """One client per endpoint and login: a client keeps its connections, and pollers ask many times a second."""
+    return s3_filesystem(endpoint, region, login)
 
 
 def s3_filesystem(endpoint: str, region: str, login: Login, **options: object) -> pafs.S3FileSystem:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow.fs as pafs
 import pytest
 from pyspark.sql import functions as F
 
@@ -17,7 +18,7 @@ from jobs.quality import summary
 from jobs.storage.delta import read_table
 from jobs.storage.files import location
 from jobs.storage.tables import BATCH_HEALTH, BRONZE_EVENTS, GOLD_TABLES, TABLES
-from testkit.lakehouses import comparable_rows
+from testkit.lakehouses import comparable_rows, on_s3
 
 # Columns that hold the wall-clock time of the run (when a record was landed, a batch ran), which two runs cannot
 # share; every other column must be equal.
@@ -78,8 +79,11 @@ def test_quality_results_and_the_report_are_read_from_s3(spark, s3_lakehouse, ma
     assert f"{bronze_rows:,}" in printed
 
 
-def test_a_backfill_on_s3_equals_its_incremental_runs(spark, s3_lakehouse):
-    settings = s3_lakehouse.settings
+def test_a_backfill_on_s3_equals_its_incremental_runs(spark, s3_lakehouse, s3_service):
+    # On a copy (Delta tables and checkpoints hold only relative paths): the shared lakehouse stays as the run left it.
+    filesystem = s3_service.filesystem()
+    pafs.copy_files("lakehouse/small", "lakehouse/small-backfill", filesystem, filesystem)
+    settings = on_s3(s3_lakehouse.settings, "small-backfill")
     tables = ["silver.events", "silver.quarantine", *GOLD_TABLES]
     before = {table: rows(spark, settings, table) for table in tables}
     days = read_table(spark, settings, BRONZE_EVENTS.name).agg(F.min("ingest_date"), F.max("ingest_date")).first()

@@ -142,7 +142,7 @@ def private_env(tmp_path: Path) -> dict[str, str]:
         "LAKEHOUSE_INFLUXDB_PORT": str(free_port(span=2)),  # its RPC service takes the next port
         "LAKEHOUSE_OPENSEARCH_PORT": str(free_port(span=2)),  # its transport takes the next port
         "LAKEHOUSE_TRINO_PORT": str(free_port(span=2)),  # its HTTPS port is the next one
-        "LAKEHOUSE_S3_PORT": str(free_port()),
+        "LAKEHOUSE_S3_PORT": str(free_port(span=2)),  # its metrics take the next port
     }
     yield env
     lakehouse_services("down", env=env)
@@ -219,14 +219,17 @@ def test_trino_fixture_gives_a_live_server(trino_service):
 def test_s3_fixture_gives_a_live_server_that_refuses_strangers(s3_service, tmp_path):
     assert os.environ["LAKEHOUSE_S3_ENDPOINT"] == s3_service.url
     filesystem = s3_service.filesystem()
+    before = s3_service.request_counts()
     with filesystem.open_output_stream("lakehouse/fixture-check/hello.txt") as output:
         output.write(b"hello")
     assert (s3_service.data_dir / "lakehouse" / "fixture-check" / "hello.txt").read_bytes() == b"hello"
+    written = s3_service.request_counts() - before  # its metrics count each request by S3 operation
+    assert written["CompleteMultipartUpload"] + written["PutObject"] == 1
     stranger = replace(s3_service.login(S3_IDENTITY), password=Secret("not-the-secret"))
     with pytest.raises(OSError, match=r"SignatureDoesNotMatch|InvalidAccessKeyId|Forbidden|ACCESS_DENIED"):
         s3_filesystem(s3_service.url, "us-east-1", stranger).open_input_stream("lakehouse/fixture-check/hello.txt")
     anonymous = s3_filesystem(s3_service.url, "us-east-1", Login(), anonymous=True)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match=r"ACCESS_DENIED|AccessDenied|Forbidden"):
         anonymous.open_input_stream("lakehouse/fixture-check/hello.txt")
 
 

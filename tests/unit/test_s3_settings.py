@@ -51,6 +51,8 @@ def test_on_aws_only_the_region_is_set_and_the_default_credential_chain_is_left_
         ({"LAKEHOUSE_S3_ENDPOINT": "127.0.0.1:19000"}, "LAKEHOUSE_S3_ENDPOINT must be http(s)://<host>:<port>"),
         ({"LAKEHOUSE_S3_ENDPOINT": "http://127.0.0.1:19000/a path"}, "LAKEHOUSE_S3_ENDPOINT must be http(s)://"),
         ({"LAKEHOUSE_S3_PASSWORD": "secret"}, "LAKEHOUSE_S3_PASSWORD is set but LAKEHOUSE_S3_USER is not"),
+        ({"LAKEHOUSE_S3_USER": "access-key-id"}, "LAKEHOUSE_S3_USER is set but neither LAKEHOUSE_S3_PASSWORD nor"),
+        ({"LAKEHOUSE_WAREHOUSE": "file:///tmp/warehouse"}, "LAKEHOUSE_WAREHOUSE must be a local path or s3a://"),
     ],
 )
 def test_a_bad_s3_setting_is_a_usage_error(env, message):

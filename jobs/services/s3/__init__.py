@@ -1,5 +1,5 @@
 """A local S3 server: s3proxy 4.1 (Maven Central jars, Java 17) with its file-system backend, on loopback
-(LAKEHOUSE_S3_PORT, default 19000).
+(LAKEHOUSE_S3_PORT, default 19000), with its request metrics (Prometheus text) on the next port up.
 
 Why s3proxy: it speaks the S3 REST API with AWS signatures v2 and v4, multipart uploads, server-side copies and
 conditional puts, which is what Hadoop's S3A, Trino's native S3 file system and pyarrow ask of a server; it comes
@@ -14,12 +14,15 @@ One identity, `lakehouse`, whose secret key is made at random at the first start
 
 from __future__ import annotations
 
+import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import pyarrow.fs as pafs
+from prometheus_client.parser import text_string_to_metric_families
 
 from jobs.runtime.settings import DEFAULTS
-from jobs.services.base import MavenJarsService, port_open
+from jobs.services.base import LOOPBACK, MavenJarsService, port_open, private_file
 from jobs.storage.files import s3_filesystem
 
 HERE = Path(__file__).resolve().parent
@@ -41,6 +44,10 @@ class S3Service(MavenJarsService):
     def config_file(self) -> Path:
         return self.home / "s3proxy.properties"
 
+    @property
+    def metrics_port(self) -> int:
+        return self.port + 1
+
     def prepare(self) -> None:
         super().prepare()
         secret = self.secret(IDENTITY)
@@ -56,10 +63,13 @@ class S3Service(MavenJarsService):
             "jclouds.filesystem.basedir": str(self.data_dir),
             "jclouds.identity": IDENTITY,
             "jclouds.credential": secret,
+            # Requests per S3 operation, which the S3 benchmark counts (loopback only, like the server).
+            "s3proxy.metrics.enabled": "true",
+            "s3proxy.metrics.host": LOOPBACK,
+            "s3proxy.metrics.port": self.metrics_port,
         }
         lines = [f"{key}={value}" for key, value in properties.items()]
-        self.config_file.write_text("\n".join(lines) + "\n")
-        self.config_file.chmod(0o600)
+        private_file(self.config_file).write_text("\n".join(lines) + "\n")
 
     def command(self) -> list[str]:
         java = ["java", *JVM_OPTIONS, f"-Dlogback.configurationFile={LOG_CONFIG}", "-cp", f"{self.libs}/*"]
@@ -89,6 +99,18 @@ class S3Service(MavenJarsService):
 
     def set_up(self) -> None:
         self.create_bucket(BUCKET)
+
+    def request_counts(self) -> Counter[str]:
+        """The requests the server has answered since it started, per S3 operation (ListObjectsV2, HeadObject,
+        PutObject, ...), from its metrics."""
+        with urllib.request.urlopen(f"http://{LOOPBACK}:{self.metrics_port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        counts: Counter[str] = Counter()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "http_server_request_duration_seconds_count":
+                    counts[sample.labels.get("s3_operation", "other")] += int(sample.value)
+        return counts
 
     def create_bucket(self, bucket: str) -> None:
         """Create `bucket` if it is missing."""

@@ -137,7 +137,10 @@ class TrinoService(MavenJarsService):
             raise ServiceError(
                 f"Trino needs Java 24 or later: no {self.java} (set LAKEHOUSE_TRINO_JAVA_HOME to a JDK 25)"
             )
-        (self.etc_dir / "catalog").mkdir(parents=True, exist_ok=True)
+        # Owner-only: the catalogs trino-register creates hold their S3 keys.
+        catalogs = self.etc_dir / "catalog"
+        catalogs.mkdir(parents=True, exist_ok=True)
+        catalogs.chmod(0o700)
         self._write_security()
         config = {
             "coordinator": "true",

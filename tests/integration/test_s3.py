@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 from jobs import backfill
 from jobs.analysts import report
 from jobs.quality import summary
+from jobs.runtime.settings import Settings
 from jobs.storage.delta import read_table
 from jobs.storage.files import location
 from jobs.storage.tables import BATCH_HEALTH, BRONZE_EVENTS, GOLD_TABLES, TABLES
@@ -66,8 +67,18 @@ def test_the_stage_reports_match_those_of_the_local_run(small_lakehouse, s3_lake
     assert counts(s3_lakehouse) == counts(small_lakehouse)
 
 
-def test_quality_results_and_the_report_are_read_from_s3(spark, s3_lakehouse, mains_use_this_session, capsys):
-    settings = s3_lakehouse.settings
+@pytest.fixture(scope="module")
+def s3_copy(s3_lakehouse, s3_service) -> Settings:
+    """A copy of the S3 lakehouse, for the tests that write (the report creates tables that the run has not written;
+    a backfill commits): the shared one stays as the run left it. Delta tables and checkpoints hold only relative
+    paths, so copied objects are the same tables."""
+    filesystem = s3_service.filesystem()
+    pafs.copy_files("lakehouse/small", "lakehouse/small-copy", filesystem, filesystem)
+    return on_s3(s3_lakehouse.settings, "small-copy")
+
+
+def test_quality_results_and_the_report_are_read_from_s3(spark, s3_copy, mains_use_this_session, capsys):
+    settings = s3_copy
     today = datetime.now(UTC).date().isoformat()
     lines = summary.summary_lines(settings, today)
     assert any(line.split()[:2] == ["silver.events", "1"] for line in lines), lines
@@ -79,11 +90,8 @@ def test_quality_results_and_the_report_are_read_from_s3(spark, s3_lakehouse, ma
     assert f"{bronze_rows:,}" in printed
 
 
-def test_a_backfill_on_s3_equals_its_incremental_runs(spark, s3_lakehouse, s3_service):
-    # On a copy (Delta tables and checkpoints hold only relative paths): the shared lakehouse stays as the run left it.
-    filesystem = s3_service.filesystem()
-    pafs.copy_files("lakehouse/small", "lakehouse/small-backfill", filesystem, filesystem)
-    settings = on_s3(s3_lakehouse.settings, "small-backfill")
+def test_a_backfill_on_s3_equals_its_incremental_runs(spark, s3_copy):
+    settings = s3_copy
     tables = ["silver.events", "silver.quarantine", *GOLD_TABLES]
     before = {table: rows(spark, settings, table) for table in tables}
     days = read_table(spark, settings, BRONZE_EVENTS.name).agg(F.min("ingest_date"), F.max("ingest_date")).first()

@@ -38,6 +38,17 @@ from jobs.sources import FileSource
 from jobs.storage.delta import read_table, single_row
 
 
+def landing_of(root: Path, events: int, hours: int) -> Path:
+    """<root>/landing-<events>: generator events over `hours`, written the first time and kept for later runs."""
+    landing = root / f"landing-{events}"
+    if not landing.is_dir():
+        started = time.monotonic()
+        config = GeneratorConfig(events=events, hours=hours)
+        write_hour_files(landing, config, EventGenerator(config).records_by_arrival_hour())
+        print(f"generated {events:,} events in {time.monotonic() - started:.1f} s")
+    return landing
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2_000_000)
@@ -46,12 +57,7 @@ def main() -> None:
     args = parser.parse_args()
 
     root = Path(args.dir).resolve()
-    landing = root / f"landing-{args.events}"
-    if not landing.is_dir():
-        started = time.monotonic()
-        config = GeneratorConfig(events=args.events, hours=args.hours)
-        write_hour_files(landing, config, EventGenerator(config).records_by_arrival_hour())
-        print(f"generated {args.events:,} events in {time.monotonic() - started:.1f} s")
+    landing = landing_of(root, args.events, args.hours)
     shutil.rmtree(root / "warehouse", ignore_errors=True)
     shutil.rmtree(root / "checkpoints", ignore_errors=True)
 

@@ -22,9 +22,8 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from bench import landing_of  # scripts/bench.py: the landing folders are shared
 from jobs import bronze, gold, services, silver
-from jobs.devtools.generate import write_hour_files
-from jobs.devtools.synthetic import EventGenerator, GeneratorConfig
 from jobs.runtime.session import build_session
 from jobs.runtime.settings import ServiceSettings, Settings, settings_from
 from jobs.services.base import free_port
@@ -32,14 +31,6 @@ from jobs.services.s3 import BUCKET, S3Service
 from jobs.sources import FileSource
 
 STAGES = ("bronze", "silver", "gold")
-
-
-def landing_of(root: Path, events: int, hours: int) -> Path:
-    landing = root / f"landing-{events}"
-    if not landing.is_dir():
-        config = GeneratorConfig(events=events, hours=hours)
-        write_hour_files(landing, config, EventGenerator(config).records_by_arrival_hour())
-    return landing
 
 
 def run_pipeline(

@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import requests
-from wrk import REPORT, cpu_seconds, fetch_wrk, run_wrk
 
 from jobs import services
 from jobs.runtime.settings import service_settings
@@ -30,6 +29,7 @@ from jobs.runtime.waiting import wait_until
 from jobs.services.base import free_port
 from jobs.services.kafka import create_topic
 from jobs.serving.keys import KeyStore
+from wrk import REPORT, cpu_seconds, fetch_wrk, run_wrk
 
 MERCHANT = "m-bench"
 

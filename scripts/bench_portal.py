@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
-from wrk import REPORT, cpu_seconds, fetch_wrk, run_wrk
 
 from jobs import services
 from jobs.runtime.settings import service_settings
@@ -39,6 +38,7 @@ from jobs.services.influxdb import InfluxService
 from jobs.serving.keys import KeyStore
 from jobs.sinks.influx import client
 from jobs.storage.published import MEASUREMENTS
+from wrk import REPORT, cpu_seconds, fetch_wrk, run_wrk
 
 DATABASE = "bench_portal"
 DAYS = 30

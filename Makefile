@@ -212,7 +212,7 @@ test-heavy: setup ## not in make test: the 2 GiB file, the fuzz campaign, the DA
 	$(BIN)/pytest tests/heavy
 
 test-kill: setup ## only the kill drills, with their kill log on the console
-	$(BIN)/pytest -m kill -s tests/slow
+	$(BIN)/pytest -m kill -s tests/slow tests/heavy
 
 lint: $(VENV)/.installed ## ruff (lint and format) and mypy over jobs/ and scripts/
 	$(BIN)/ruff check jobs tests scripts dags

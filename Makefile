@@ -205,10 +205,10 @@ test: setup lint ## lint, type check, and every test tier (what .ci/run runs)
 test-fast: setup-core ## the unit and spark tiers: no service, no download beyond setup-core
 	$(BIN)/pytest tests/unit tests/spark
 
-test-slow: setup ## the slow tier alone: kill drills (one on S3), a sink stopped mid-publish, the portal fuzz
+test-slow: setup ## the slow tier alone: the Kafka kill drill (on S3), a sink stopped mid-publish, the portal fuzz
 	$(BIN)/pytest tests/slow
 
-test-heavy: setup ## not in make test: the 2 GiB file, the fuzz campaign, the DAG run, backfill and outage proofs
+test-heavy: setup ## not in make test: the 2 GiB file, the fuzz campaign, the DAG run, backfill, outage, Kinesis kill
 	$(BIN)/pytest tests/heavy
 
 test-kill: setup ## only the kill drills, with their kill log on the console

@@ -7,7 +7,8 @@ stamped with the time they arrived, not with a run's hour. The quarantine gate c
 took in (a failure stops the line until cleared); the run's hour keys the freshness check, that the hour's gold is
 complete and published to every sink; then maintenance (`lakehouse maintain`: closed days compacted, expired files
 vacuumed). A failed check, or a run still going 55 minutes after its hour ended, raises the alert
-(`alert_stale_hour`).
+(`alert_stale_hour`). Beside them, after gold, `report_lag` measures how far gold trails bronze (`lakehouse lag`) and
+sends it to CloudWatch when LAKEHOUSE_METRICS_NAMESPACE is set, where an alarm watches it.
 
 merchant_insights_backfill: rebuild silver and gold of a date range from bronze and republish, on demand:
 `airflow dags trigger merchant_insights_backfill --conf '{"from": "2026-11-20", "to": "2026-11-22"}'` (UTC dates,
@@ -161,7 +162,9 @@ with DAG(
         ["--before", "{{ data_interval_end.strftime('%Y-%m-%d') }}", "--vacuum"],
         pool_slots=WRITES_POOL_SLOTS,
     )
-    bronze >> silver >> quarantine_gate >> gold
+    # Also when gold or a stage before it failed: that is when the lag grows, and the alarm must see it.
+    report_lag = lakehouse_job("report_lag", "lag", pool=READS_POOL, trigger_rule="all_done", retries=1)
+    bronze >> silver >> quarantine_gate >> gold >> report_lag
     if publishes:
         gold >> publishes >> freshness >> maintain
     else:

@@ -19,6 +19,7 @@ COMMANDS = {
     ),
     "maintain": ("jobs.maintain", "compact the small files of closed days (--vacuum: delete expired files too)"),
     "check": ("jobs.hour_checks", "the hourly gate and deadline for one hour: quarantine|freshness --date D --hour H"),
+    "lag": ("jobs.lag", "how far gold trails bronze, printed and sent to CloudWatch (LAKEHOUSE_METRICS_NAMESPACE)"),
     "replay-quarantine": (
         "jobs.replay",
         "move quarantined records that pass today's rules into silver (--from D --to D)",

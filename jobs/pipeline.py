@@ -3,7 +3,8 @@
 With `--trigger '<n> seconds'` the three stages run continuously as three streaming queries, each following the
 table before it (bronze the source, silver bronze, gold silver), so an event reaches gold within a few micro-batches
 instead of waiting for the hourly run. Each query keeps its own checkpoint: a killed run resumes exactly where it was.
-With sinks set, a publisher thread sends what gold recomputed at the same interval (publish.run_continuously).
+With sinks set, a publisher thread sends what gold recomputed at the same interval (publish.run_continuously). A
+third thread reports how far gold trails bronze every minute (jobs/lag.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 
 from pyspark.sql import SparkSession
 
-from jobs import bronze, gold, publish, silver
+from jobs import bronze, gold, lag, publish, silver
 from jobs.runtime.arguments import Trigger
 from jobs.runtime.commands import command_parser
 from jobs.runtime.exits import run_entry
@@ -31,7 +32,7 @@ from jobs.storage.delta import ensure_tables
 from jobs.storage.tables import TABLES
 from jobs.transforms.contract import registry_of
 
-PUBLISHER_STOP_SECONDS = 30
+THREAD_STOP_SECONDS = 30
 
 
 def run(spark: SparkSession, settings: Settings, source: Source) -> list[StageReport]:
@@ -59,15 +60,19 @@ def run_continuously(spark: SparkSession, settings: Settings, source: Source, tr
         gold.start(spark, settings, trigger),
     ]
     stop_requested = StopRequest()
-    stop_publishing = threading.Event()
+    stop_threads = threading.Event()
     publisher = threading.Thread(
         target=publish.run_continuously,
-        args=(spark, settings, trigger.interval_seconds, stop_publishing),
+        args=(spark, settings, trigger.interval_seconds, stop_threads),
         name="publish",
         daemon=True,
     )
     if settings.sinks:
         publisher.start()
+    lag_reporter = threading.Thread(
+        target=lag.report_continuously, args=(spark, settings, stop_threads), name="lag", daemon=True
+    )
+    lag_reporter.start()
     print(f"running continuously, a micro-batch every {trigger.interval_seconds} s (Ctrl-C stops)", flush=True)
 
     def stopping_or_ended(timeout: int) -> bool:
@@ -80,9 +85,10 @@ def run_continuously(spark: SparkSession, settings: Settings, source: Source, tr
         try:
             await_recording_bronze(spark, settings, queries[0], stopping_or_ended, queries)
         finally:
-            stop_publishing.set()
+            stop_threads.set()
             if publisher.is_alive():
-                publisher.join(PUBLISHER_STOP_SECONDS)  # a publish under way may finish and record its progress
+                publisher.join(THREAD_STOP_SECONDS)  # a publish under way may finish and record its progress
+            lag_reporter.join(THREAD_STOP_SECONDS)
     for query in queries:
         if query.exception() is not None:  # it failed as the stop came: the run did not end well
             raise RuntimeError(f"query {query.name} failed: {query.exception()}")

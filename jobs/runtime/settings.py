@@ -36,6 +36,7 @@ DEFAULTS = {
     "ingest_rate": "10000",
     "s3_endpoint": "",  # none: AWS's own endpoints
     "s3_region": "us-east-1",
+    "metrics_namespace": "",  # none: `lakehouse lag` and the continuous run print their lag, send nothing
 }
 SINK_NAMES = ("influxdb", "opensearch")  # jobs/sinks implements each
 CONVERSION_BASES = ("sessions", "customers")  # what gold's conversion_rate divides orders by
@@ -126,6 +127,9 @@ class Settings:
     s3_endpoint: str = ""
     s3_region: str = DEFAULTS["s3_region"]
     s3_login: Login = Login()
+    # The CloudWatch namespace the pipeline's own lag goes to (jobs/lag.py); empty: printed only. The endpoint and
+    # credentials are boto3's own settings (AWS_REGION, AWS_ENDPOINT_URL_CLOUDWATCH, a role), as for Kinesis.
+    metrics_namespace: str = ""
 
     def table_path(self, table: str) -> str:
         """`silver.events` -> `<warehouse>/silver/events`."""
@@ -192,6 +196,15 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
         raise UsageError("LAKEHOUSE_S3_USER is set but neither LAKEHOUSE_S3_PASSWORD nor LAKEHOUSE_S3_PASSWORD_FILE is")
     if s3_endpoint and not re.fullmatch(r"https?://[^/?#\s]+/?", s3_endpoint):
         raise UsageError(f"LAKEHOUSE_S3_ENDPOINT must be http(s)://<host>:<port>, got {s3_endpoint!r}")
+    metrics_namespace = pick("metrics_namespace")
+    # CloudWatch's rule for namespaces; AWS/ is reserved for AWS's own services.
+    if metrics_namespace and (
+        not re.fullmatch(r"[0-9A-Za-z.\-_/#:]{1,255}", metrics_namespace) or metrics_namespace.startswith("AWS/")
+    ):
+        raise UsageError(
+            f"LAKEHOUSE_METRICS_NAMESPACE must be a CloudWatch namespace (letters, digits, . - _ / # :, not AWS/...),"
+            f" got {metrics_namespace!r}"
+        )
     conversion_basis = pick("conversion_basis")
     if conversion_basis not in CONVERSION_BASES:
         raise UsageError(
@@ -221,6 +234,7 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
         s3_endpoint=s3_endpoint.rstrip("/"),
         s3_region=pick("s3_region"),
         s3_login=s3_login,
+        metrics_namespace=metrics_namespace,
     )
 
 

@@ -22,6 +22,7 @@ HOURLY_TASKS = {
     "publish_opensearch",
     "freshness",
     "maintain",
+    "report_lag",
 }
 
 
@@ -64,16 +65,19 @@ def test_the_dags_load_without_errors_quickly_and_as_designed(tmp_path):
     freshness = tasks["freshness"]
     assert freshness["upstream"] == ["publish_influxdb", "publish_opensearch"]
     assert (freshness["trigger_rule"], freshness["alerts"]) == ("all_done", True)
+    # The lag is reported after gold also when gold failed: that is when it grows.
+    assert (tasks["report_lag"]["upstream"], tasks["report_lag"]["trigger_rule"]) == (["gold"], "all_done")
     assert (tasks["gold"]["retries"], tasks["quarantine_gate"]["depends_on_past"]) == (3, True)
     assert (hourly["timeout_minutes"], hourly["alerts"]) == (55, True), "a run still going at the deadline alerts"
     assert backfill["params"] == ["from", "stages", "to"] and set(backfill["tasks"]) == {"backfill"}
     # The writers share the pool: the backfill takes all of it, so it never writes while an hourly stage does.
     slots = {name: (task["pool"], task["pool_slots"]) for name, task in tasks.items()}
-    writers = HOURLY_TASKS - {"quarantine_gate", "freshness", "maintain"}
+    readers = {"quarantine_gate", "freshness", "report_lag"}
+    writers = HOURLY_TASKS - readers - {"maintain"}
     assert {name: slots[name] for name in writers} == dict.fromkeys(writers, (WRITES_POOL, 1))
     # Maintenance rewrites files that the writers read: it too takes the whole pool, after the hour's checks.
     assert (tasks["maintain"]["upstream"], slots["maintain"]) == (["freshness"], (WRITES_POOL, WRITES_POOL_SLOTS))
-    assert {slots["quarantine_gate"][0], slots["freshness"][0]} == {"default_pool"}
+    assert {slots[name][0] for name in readers} == {"default_pool"}
     assert (backfill["tasks"]["backfill"]["pool"], backfill["tasks"]["backfill"]["pool_slots"]) == (
         WRITES_POOL,
         WRITES_POOL_SLOTS,

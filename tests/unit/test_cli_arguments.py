@@ -92,3 +92,12 @@ def test_generator_is_deterministic_per_seed(tmp_path, monkeypatch):
     assert all(f.read_bytes() == (tmp_path / "b" / f.name).read_bytes() for f in files_a)
     assert exit_status(["generate", "--out", "c", "--events", "2000", "--hours", "3", "--seed", "6"]) == 0
     assert (tmp_path / "c" / files_a[0].name.replace("-s5", "-s6")).read_bytes() != files_a[0].read_bytes()
+
+
+@pytest.mark.parametrize("namespace", ["AWS/Kinesis", "merchant insights", "x" * 256])
+def test_a_namespace_cloudwatch_would_refuse_exits_2_before_spark_starts(namespace, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LAKEHOUSE_METRICS_NAMESPACE", namespace)
+    assert exit_status(["lag"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert "LAKEHOUSE_METRICS_NAMESPACE must be a CloudWatch namespace" in line

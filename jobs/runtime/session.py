@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from jobs.runtime.settings import Settings, UsageError
+from jobs.runtime.settings import FROM_SPARK_SUBMIT, Settings, UsageError
 
 # jobs/transforms/jvm/, compiled by `make setup` into the jar folder
 VALIDATOR_JAR = "insights-validator.jar"
@@ -27,33 +27,41 @@ def jar_paths(jar_dir: str) -> list[str]:
     return jars
 
 
-def build_session(settings: Settings, app_name: str) -> SparkSession:
-    java_options = f"-Dlog4j.configurationFile={LOG_CONFIG.as_uri()}"
-    builder = (
-        SparkSession.builder.appName(app_name)
-        .master(settings.master)
-        .config("spark.jars", ",".join(jar_paths(settings.jars)))
-        .config("spark.driver.memory", settings.driver_memory)
-        .config("spark.driver.extraJavaOptions", java_options)
-        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
-        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", settings.shuffle_partitions)
+def session_config(settings: Settings) -> dict[str, str]:
+    """Every Spark setting the session is built with: Delta, UTC, the jars and master of the settings (unless they
+    are spark-submit's), S3A."""
+    config = {
+        "spark.driver.memory": settings.driver_memory,
+        "spark.driver.extraJavaOptions": f"-Dlog4j.configurationFile={LOG_CONFIG.as_uri()}",
+        "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+        "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": str(settings.shuffle_partitions),
         # Python workers (the Kinesis source runs in them) use this interpreter, the one with the project installed.
-        .config("spark.pyspark.python", sys.executable)
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
+        "spark.pyspark.python": sys.executable,
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
         # A laptop-sized Delta log: fewer partitions to read each snapshot.
-        .config("spark.databricks.delta.snapshotPartitions", 4)
-        .config("spark.sql.streaming.stopActiveRunOnRestart", "true")
+        "spark.databricks.delta.snapshotPartitions": "4",
+        "spark.sql.streaming.stopActiveRunOnRestart": "true",
         # An insert-only MERGE into one event_date would otherwise be written by a single task.
-        .config("spark.databricks.delta.merge.repartitionBeforeWrite.enabled", "false")
-    )
-    for key, value in s3a_options(settings).items():
-        builder = builder.config(f"spark.hadoop.fs.s3a.{key}", value)
+        "spark.databricks.delta.merge.repartitionBeforeWrite.enabled": "false",
+    }
+    if settings.master != FROM_SPARK_SUBMIT:
+        config["spark.master"] = settings.master
+    if settings.jars != FROM_SPARK_SUBMIT:
+        config["spark.jars"] = ",".join(jar_paths(settings.jars))
     if settings.master.startswith("local"):
         # A local driver listens on loopback only.
-        builder = builder.config("spark.driver.bindAddress", "127.0.0.1").config("spark.driver.host", "127.0.0.1")
+        config |= {"spark.driver.bindAddress": "127.0.0.1", "spark.driver.host": "127.0.0.1"}
+    config |= {f"spark.hadoop.fs.s3a.{key}": value for key, value in s3a_options(settings).items()}
+    return config
+
+
+def build_session(settings: Settings, app_name: str) -> SparkSession:
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in session_config(settings).items():
+        builder = builder.config(key, value)
     # The planner of Python data sources (the Kinesis source's offsets) ignores spark.pyspark.python and starts
     # $PYSPARK_PYTHON, read from the JVM's environment: it must be set before the JVM starts.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

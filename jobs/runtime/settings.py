@@ -38,6 +38,9 @@ DEFAULTS = {
     "s3_region": "us-east-1",
     "metrics_namespace": "",  # none: `lakehouse lag` and the continuous run print their lag, send nothing
 }
+# LAKEHOUSE_MASTER or LAKEHOUSE_JARS set to this leaves the master or the jars to spark-submit's own --master and
+# --jars: on a cluster (EMR Serverless) the service starts the driver with them, and the session must keep them.
+FROM_SPARK_SUBMIT = "spark-submit"
 SINK_NAMES = ("influxdb", "opensearch")  # jobs/sinks implements each
 CONVERSION_BASES = ("sessions", "customers")  # what gold's conversion_rate divides orders by
 
@@ -217,7 +220,7 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
         master=pick("master"),
         shuffle_partitions=int(partitions),
         driver_memory=pick("driver_memory"),
-        jars=_absolute(pick("jars")),
+        jars=jars if (jars := pick("jars")) == FROM_SPARK_SUBMIT else _absolute(jars),
         schemas=_absolute(pick("schemas")),
         sinks=sinks,
         influxdb_url=pick("influxdb_url"),

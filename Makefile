@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 AIRFLOW_VENV := .venv-airflow
+CHECKOV_VENV := .venv-checkov
 JARS   := .jars
 SERVICES := .services
 DEMO   := demo
@@ -17,7 +18,7 @@ DASHBOARD := jobs/serving/dashboard
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: help setup setup-core dashboard chromium demo-portal bench-portal demo-s3 bench-s3 services services-up services-down demo notebooks demo-publish demo-stream test \
-        test-fast test-slow test-heavy test-kill lint bench bench-ingest bench-big-file freshness chaos clean
+        test-fast test-slow test-heavy test-kill terraform-check lint bench bench-ingest bench-big-file freshness chaos clean
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -40,6 +41,12 @@ $(VENV)/.installed: requirements.txt setup.py
 $(AIRFLOW_VENV)/.installed: requirements-airflow.txt $(VENV)/.installed
 	$(PYTHON) -m venv $(AIRFLOW_VENV)
 	$(UV_INSTALL) $(AIRFLOW_VENV)/bin/python -r requirements-airflow.txt
+	touch $@
+
+# checkov in a venv of its own: it pins bc-python-hcl2, which installs the same `hcl2` module as python-hcl2.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt $(VENV)/.installed
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(UV_INSTALL) $(CHECKOV_VENV)/bin/python -r requirements-checkov.txt
 	touch $@
 
 # The dashboard's chart library, from npm with its lock file, served by the portal itself (no CDN).
@@ -199,7 +206,7 @@ demo-portal: setup ## the demo's gold in the merchant portal: publish, a read ke
 	    $(AS_INFLUXDB_READER) LAKEHOUSE_KEYS=$(DEMO)/keys.sqlite $(BIN)/lakehouse serve portal
 
 # One pytest session for every tier, fastest first: they share one Spark session and each service starts once.
-test: setup lint ## lint, type check, and every test tier (what .ci/run runs)
+test: setup lint terraform-check ## lint, type check, checkov, and every test tier but heavy (what .ci/run runs)
 	$(BIN)/pytest tests/unit tests/spark tests/integration tests/slow
 
 test-fast: setup-core ## the unit and spark tiers: no service, no download beyond setup-core
@@ -213,6 +220,11 @@ test-heavy: setup ## not in make test: the 2 GiB file, the fuzz campaign, the DA
 
 test-kill: setup ## only the kill drills, with their kill log on the console
 	$(BIN)/pytest -m kill -s tests/slow tests/heavy
+
+# Offline: no provider, no registry (docs/deploy.md). The property tests are tests/unit/test_terraform.py.
+terraform-check: $(CHECKOV_VENV)/.installed ## checkov over infra/terraform: zero failed checks, every skip justified
+	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov --directory infra/terraform --framework terraform \
+	    --skip-download --compact --quiet
 
 lint: $(VENV)/.installed ## ruff (lint and format) and mypy over jobs/ and scripts/
 	$(BIN)/ruff check jobs tests scripts dags

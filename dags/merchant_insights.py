@@ -27,6 +27,11 @@ read when this file is parsed (it imports nothing heavy, so parsing stays fast):
 - LAKEHOUSE_DAGS_START_DATE (default 2026-11-25): the first hour the hourly DAG runs for; catchup runs every hour
   since, so on a new deployment set it to the deployment day.
 - LAKEHOUSE_ALERTS_FILE: where a stale hour is also written, one JSON line per alert (besides the task log).
+- LAKEHOUSE_STREAMING=1: a streaming job (`lakehouse run --trigger`) runs the stages and publishes, and reports the
+  lag itself. Its checkpoints are the drains' own, so the hourly run leaves bronze, silver, gold, the publishes and
+  report_lag out and only checks the hour (the quarantine share of the records ingested in it, then its freshness)
+  and maintains the tables. That needs Delta's multi-writer log store on S3 (docs/deploy.md): maintenance commits
+  beside the streaming job.
 - the pool `lakehouse_writes` with two slots (`airflow pools set lakehouse_writes 2 "lakehouse writers"`; `lakehouse
   airflow` creates it): an hourly run's writing tasks take one slot each, the backfill both.
 - LAKEHOUSE_WAREHOUSE on S3 (`s3a://...`): Delta commits there through its S3SingleDriverLogStore, which is safe for
@@ -60,6 +65,7 @@ READS_POOL = "default_pool"
 # On S3 one driver at a time may commit to a table (see above): the publishes then run one after the other.
 ON_S3 = os.environ.get("LAKEHOUSE_WAREHOUSE", "").startswith("s3a://")
 PUBLISH_POOL_SLOTS = WRITES_POOL_SLOTS if ON_S3 else 1
+STREAMING = os.environ.get("LAKEHOUSE_STREAMING", "") not in ("", "0")
 
 DEFAULT_ARGS = {
     "owner": "merchant-insights",
@@ -125,24 +131,6 @@ with DAG(
     on_failure_callback=alert_stale_hour,
     tags=["merchant-insights"],
 ) as dag:
-    bronze = lakehouse_job("bronze", "bronze")
-    silver = lakehouse_job("silver", "silver")
-    # The gate checks the records of silver's batches since the run started (the interval's ingest hour would miss
-    # what landed after it and check again what an earlier run's gold already has). A failed gate stops the line:
-    # later runs wait at their gate (depends_on_past) until it is cleared or marked successful, so gold does not
-    # drain the suspect records in the next run.
-    quarantine_gate = lakehouse_job(
-        "quarantine_gate",
-        "hour_checks",
-        ["quarantine", "--since", "{{ dag_run.start_date.isoformat() }}"],
-        retries=0,
-        pool=READS_POOL,
-        depends_on_past=True,
-    )
-    gold = lakehouse_job("gold", "gold")
-    publishes = [
-        lakehouse_job(f"publish_{sink}", "publish", ["--sinks", sink], pool_slots=PUBLISH_POOL_SLOTS) for sink in SINKS
-    ]
     freshness = lakehouse_job(
         "freshness",
         "hour_checks",
@@ -162,13 +150,41 @@ with DAG(
         ["--before", "{{ data_interval_end.strftime('%Y-%m-%d') }}", "--vacuum"],
         pool_slots=WRITES_POOL_SLOTS,
     )
-    # Also when gold or a stage before it failed: that is when the lag grows, and the alarm must see it.
-    report_lag = lakehouse_job("report_lag", "lag", pool=READS_POOL, trigger_rule="all_done", retries=1)
-    bronze >> silver >> quarantine_gate >> gold >> report_lag
-    if publishes:
-        gold >> publishes >> freshness >> maintain
+    if STREAMING:
+        # The streaming job has drained and published the hour by now: the gate checks the records ingested in it,
+        # and a share over it is an alert, as gold is already out.
+        quarantine_gate = lakehouse_job(
+            "quarantine_gate", "hour_checks", ["quarantine", *INTERVAL_HOUR], retries=0, pool=READS_POOL
+        )
+        quarantine_gate >> freshness >> maintain
     else:
-        gold >> freshness >> maintain
+        bronze = lakehouse_job("bronze", "bronze")
+        silver = lakehouse_job("silver", "silver")
+        # The gate checks the records of silver's batches since the run started (the interval's ingest hour would
+        # miss what landed after it and check again what an earlier run's gold already has). A failed gate stops the
+        # line: later runs wait at their gate (depends_on_past) until it is cleared or marked successful, so gold
+        # does not drain the suspect records in the next run.
+        quarantine_gate = lakehouse_job(
+            "quarantine_gate",
+            "hour_checks",
+            ["quarantine", "--since", "{{ dag_run.start_date.isoformat() }}"],
+            retries=0,
+            pool=READS_POOL,
+            depends_on_past=True,
+        )
+        gold = lakehouse_job("gold", "gold")
+        publishes = [
+            lakehouse_job(f"publish_{sink}", "publish", ["--sinks", sink], pool_slots=PUBLISH_POOL_SLOTS)
+            for sink in SINKS
+        ]
+        # Also when gold or a stage before it failed: that is when the lag grows, and the alarm must see it.
+        report_lag = lakehouse_job("report_lag", "lag", pool=READS_POOL, trigger_rule="all_done", retries=1)
+        bronze >> silver >> quarantine_gate >> gold >> report_lag
+        if publishes:
+            gold >> publishes >> freshness
+        else:
+            gold >> freshness
+        freshness >> maintain
 
 with DAG(
     dag_id="merchant_insights_backfill",

@@ -93,6 +93,14 @@ def test_on_s3_the_publishes_commit_one_after_the_other(tmp_path):
     assert slots["gold"] == (WRITES_POOL, 1)
 
 
+def test_beside_a_streaming_job_the_hourly_run_only_checks_and_maintains(tmp_path):
+    """A streaming job drains and publishes with the drains' own checkpoints: the hourly run must not drain too."""
+    tasks = load_dags(tmp_path, LAKEHOUSE_STREAMING="1")["dags"]["merchant_insights_hourly"]["tasks"]
+    assert set(tasks) == {"quarantine_gate", "freshness", "maintain"}
+    assert (tasks["freshness"]["upstream"], tasks["maintain"]["upstream"]) == (["quarantine_gate"], ["freshness"])
+    assert tasks["quarantine_gate"]["upstream"] == []
+
+
 def test_lakehouse_airflow_makes_the_writers_pool_with_room_for_the_backfill_only(tmp_path):
     listed = subprocess.run(
         [str(REPO_ROOT / ".venv" / "bin" / "lakehouse"), "airflow", "pools", "get", WRITES_POOL, "-o", "json"],

@@ -8,20 +8,15 @@ alarm on the pipeline's GoldFreshnessSeconds. checkov runs the broader rule set 
 
 from __future__ import annotations
 
-import ast
-import math
-import operator
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import hcl2
 import pytest
 
+from jobs.devtools.terraform import ENVS, MODULES, TERRAFORM, evaluate, expression, locals_of, unquote
 from jobs.lag import METRIC as FRESHNESS_METRIC
-
-TERRAFORM = Path(__file__).resolve().parents[2] / "infra" / "terraform"
-MODULES = TERRAFORM / "modules"
-ENVS = ("dev", "prod")
 
 SHARD_RECORDS_PER_SECOND = 1000
 SHARD_BYTES_PER_SECOND = 1024 * 1024
@@ -43,19 +38,6 @@ def parsed() -> dict[Path, dict]:
             except Exception as error:
                 files[path] = error
     return files
-
-
-def unquote(value):
-    """python-hcl2 keeps a string literal's quotes ('"aws:kms"'): the literal's value."""
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
-
-
-def expression(value) -> str:
-    """The text of an expression attribute ('${var.x}' -> 'var.x')."""
-    text = str(value)
-    return text[2:-1] if text.startswith("${") and text.endswith("}") else unquote(text)
 
 
 def files_under(parsed: dict[Path, dict], folder: Path) -> list[dict]:
@@ -83,12 +65,6 @@ def labelled(documents: list[dict], kind: str) -> dict[str, dict]:
     }
 
 
-def locals_of(documents: list[dict]) -> dict:
-    return {
-        key: value for document in documents for entry in document.get("locals", []) for key, value in entry.items()
-    }
-
-
 def module_names() -> list[str]:
     return sorted(path.name for path in MODULES.iterdir() if path.is_dir())
 
@@ -102,7 +78,12 @@ def env_documents(parsed: dict[Path, dict], env: str) -> list[dict]:
 
 
 def tfvars(parsed: dict[Path, dict], env: str) -> dict:
-    return {key: unquote(value) for key, value in parsed[TERRAFORM / "envs" / env / "terraform.tfvars"].items()}
+    """The environment's settings; the parser's own entries (__comments__) are none of them."""
+    return {
+        key: unquote(value)
+        for key, value in parsed[TERRAFORM / "envs" / env / "terraform.tfvars"].items()
+        if not key.startswith("__")
+    }
 
 
 def references(value, address: str) -> bool:
@@ -116,40 +97,6 @@ def bucket_companion(documents: list[dict], block_type: str, bucket: str) -> dic
         if references(body.get("bucket"), f"aws_s3_bucket.{bucket}"):
             return body
     return None
-
-
-# ---- a small evaluator for numeric HCL expressions (no eval of arbitrary text) ----
-
-FUNCTIONS = {"ceil": math.ceil, "floor": math.floor, "max": max, "min": min}
-OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
-
-
-def evaluate(text: str, variables: dict, local_values: dict) -> float:
-    """Evaluate arithmetic over var.*, local.*, numbers and ceil/floor/max/min. HCL's syntax for these is Python's,
-    so Python's parser builds the tree, and only the node types above are evaluated; anything else is refused."""
-
-    def walk(node):
-        if isinstance(node, ast.Expression):
-            return walk(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-            return node.value
-        if isinstance(node, ast.BinOp) and type(node.op) in OPERATORS:
-            return OPERATORS[type(node.op)](walk(node.left), walk(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -walk(node.operand)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS:
-            return FUNCTIONS[node.func.id](*[walk(argument) for argument in node.args])
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if node.value.id == "var":
-                return float(variables[node.attr])
-            if node.value.id == "local":
-                value = local_values[node.attr]
-                return (
-                    value if isinstance(value, (int, float)) else evaluate(expression(value), variables, local_values)
-                )
-        raise ValueError(f"not a numeric expression this evaluator takes: {ast.dump(node)}")
-
-    return walk(ast.parse(text, mode="eval"))
 
 
 def module_inputs(parsed: dict[Path, dict], env: str, module: str) -> dict:
@@ -357,3 +304,144 @@ def test_the_freshness_alarm_watches_the_metric_the_pipeline_sends(parsed):
     for env in ENVS:
         calls = labelled(env_documents(parsed, env), "module")
         assert expression(calls["spark"]["metrics_namespace"]) == expression(calls["monitoring"]["metrics_namespace"])
+
+
+# ---- the wiring: what `terraform validate` would refuse, read from the parsed HCL ----
+
+# A module block's own arguments, which are not the module's variables.
+MODULE_META_ARGUMENTS = {"source", "providers", "depends_on", "count", "for_each"}
+# A reference never follows a dot or a word character: `each.value.var` is an attribute, and in `data.aws_x.y` the
+# `aws_x.y` is part of the data source's address, not a resource's.
+REFERENCE_START = r"(?<![\w.])"
+VARIABLE_REFERENCE = re.compile(REFERENCE_START + r"var\.(\w+)")
+LOCAL_REFERENCE = re.compile(REFERENCE_START + r"local\.(\w+)")
+MODULE_REFERENCE = re.compile(REFERENCE_START + r"module\.(\w+)(?:\.(\w+))?")
+RESOURCE_REFERENCE = re.compile(REFERENCE_START + r"(data\.)?((?:aws|random)_\w+)\.(\w+)")
+
+
+def configuration_documents(parsed: dict[Path, dict], folder: Path) -> list[dict]:
+    """The .tf files of one module or environment (its .tfvars are values, not configuration)."""
+    return [
+        content
+        for path, content in parsed.items()
+        if path.parent == folder and path.suffix == ".tf" and isinstance(content, dict)
+    ]
+
+
+def expressions(node) -> Iterator[str]:
+    """Every string in parsed HCL: attribute values, list items and object values at any depth. The parser's own
+    entries (__comments__, __is_block__) are skipped: a comment that names `var.x` is no reference."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, list):
+        for item in node:
+            yield from expressions(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if not key.startswith("__"):
+                yield from expressions(value)
+
+
+def found(pattern: re.Pattern, documents: list[dict]) -> set[tuple]:
+    """The groups of every match of a reference pattern anywhere in the documents."""
+    return {match.groups() for text in expressions(documents) for match in pattern.finditer(text)}
+
+
+def addresses(documents: list[dict], kind: str) -> set[str]:
+    """`<type>.<name>` of every `<kind> "<type>" "<name>"` block (kind: resource or data)."""
+    return {
+        f"{unquote(block_type)}.{unquote(name)}"
+        for document in documents
+        for entry in document.get(kind, [])
+        for block_type, named in entry.items()
+        for name in named
+        if not name.startswith("__")
+    }
+
+
+def reference_problems(documents: list[dict], where: str) -> list[str]:
+    """var.x, local.x and resource or data source references that name nothing declared in these documents."""
+    variables = set(labelled(documents, "variable"))
+    local_names = set(locals_of(documents))
+    resources, data_sources = addresses(documents, "resource"), addresses(documents, "data")
+    problems = [
+        f"{where}: var.{name} is not a declared variable"
+        for (name,) in found(VARIABLE_REFERENCE, documents)
+        if name not in variables
+    ]
+    problems += [
+        f"{where}: local.{name} is not defined in its locals"
+        for (name,) in found(LOCAL_REFERENCE, documents)
+        if name not in local_names
+    ]
+    for data, block_type, name in found(RESOURCE_REFERENCE, documents):
+        declared = data_sources if data else resources
+        if f"{block_type}.{name}" not in declared:
+            what = "data source" if data else "resource"
+            problems.append(f"{where}: {data or ''}{block_type}.{name} names no {what} declared there")
+    return sorted(problems)
+
+
+def module_call_problems(parsed: dict[Path, dict], env: str) -> list[str]:
+    """Each module block against the module it calls: arguments it declares, required variables passed, and every
+    module.<name>.<output> of the environment an output of that module."""
+    env_folder = TERRAFORM / "envs" / env
+    where = f"envs/{env}"
+    documents = configuration_documents(parsed, env_folder)
+    problems, outputs = [], {}
+    for call, body in labelled(documents, "module").items():
+        folder = (env_folder / unquote(body["source"])).resolve()
+        source = folder.relative_to(TERRAFORM)
+        module = configuration_documents(parsed, folder)
+        if not module:
+            problems.append(f"{where}: module.{call}'s source {source} has no .tf files")
+            continue
+        declared = labelled(module, "variable")
+        arguments = {key for key in body if not key.startswith("__")} - MODULE_META_ARGUMENTS
+        problems += [
+            f"{where}: module.{call} passes {argument}, which {source} does not declare"
+            for argument in sorted(arguments - set(declared))
+        ]
+        required = {name for name, variable in declared.items() if "default" not in variable}
+        problems += [
+            f"{where}: module.{call} does not pass {name}, which {source} requires (no default)"
+            for name in sorted(required - arguments)
+        ]
+        outputs[call] = set(labelled(module, "output"))
+    for call, output in sorted(found(MODULE_REFERENCE, documents), key=str):
+        if call not in outputs:
+            problems.append(f"{where}: module.{call} is not a module block of the environment")
+        elif output and output not in outputs[call]:
+            problems.append(f"{where}: module.{call}.{output} is not an output of module {call}")
+    return problems
+
+
+def tfvars_problems(parsed: dict[Path, dict], env: str) -> list[str]:
+    """terraform.tfvars against the environment's variables: none unknown, every one without a default set."""
+    declared = labelled(configuration_documents(parsed, TERRAFORM / "envs" / env), "variable")
+    settings = set(tfvars(parsed, env))
+    problems = [
+        f"envs/{env}/terraform.tfvars sets {name}, which is not a declared variable"
+        for name in sorted(settings - set(declared))
+    ]
+    problems += [
+        f"envs/{env}/terraform.tfvars does not set {name}, which has no default"
+        for name, variable in sorted(declared.items())
+        if "default" not in variable and name not in settings
+    ]
+    return problems
+
+
+def test_the_wiring_is_what_terraform_validate_would_accept(parsed):
+    """What `terraform validate` checks of the wiring, which no other check here sees: each module block against its
+    module (arguments, required variables, outputs referenced), and var., local. and resource references against
+    what each module and environment declares. Plus what `plan` would refuse before calling AWS: tfvars that set an
+    undeclared variable or leave a required one unset. Every problem is listed, not only the first."""
+    problems = []
+    for env in ENVS:
+        problems += module_call_problems(parsed, env)
+        problems += tfvars_problems(parsed, env)
+        problems += reference_problems(configuration_documents(parsed, TERRAFORM / "envs" / env), f"envs/{env}")
+    for module in module_names():
+        problems += reference_problems(configuration_documents(parsed, MODULES / module), f"modules/{module}")
+    assert not problems, "\n".join(["wiring that terraform validate would refuse:", *problems])

@@ -16,15 +16,15 @@ event_size_bytes       = 1024
 
 delta_version     = "4.4.0"
 emr_release_label = "emr-spark-8.0.0"
-# No pre-initialized workers: pay only while a job runs.
+# The hourly DAG drains the stages; no pre-initialized workers: pay only while a job runs.
+streaming             = false
 emr_initial_executors = 0
 emr_max_vcpu          = 32
 emr_max_memory_gb     = 128
 spark_jar_files = [
-  "delta-spark_2.13-4.4.0.jar",
+  "delta-spark_4.1_2.13-4.4.0.jar",
   "delta-storage-4.4.0.jar",
   "delta-storage-s3-dynamodb-4.4.0.jar",
-  "hadoop-aws-3.4.2.jar",
   "insights-validator.jar",
 ]
 

@@ -133,6 +133,7 @@ module "spark" {
     opensearch = module.secrets.secret_names["opensearch-pipeline"]
   }
   influxdb_url             = module.serving.influxdb_url
+  influxdb_port            = module.serving.influxdb_port
   influxdb_database        = module.serving.influxdb_database
   influxdb_user            = module.secrets.users["influxdb-pipeline"]
   opensearch_url           = module.serving.opensearch_url
@@ -161,10 +162,13 @@ module "orchestration" {
   spark_application_arn   = module.spark.application_arn
   spark_job_role_arn      = module.spark.job_role_arn
   variables_prefix        = local.airflow_variables_prefix
-  dag_environment         = {
+  dag_environment = {
     LAKEHOUSE_WAREHOUSE       = module.lake.warehouse_uri
     LAKEHOUSE_SINKS           = "influxdb,opensearch"
     LAKEHOUSE_DAGS_START_DATE = var.dags_start_date
+    LAKEHOUSE_JOBS_DIR        = "s3://${module.lake.bucket_names["artifacts"]}/jobs"
+    # The streaming job drains the stages: the hourly run then only checks the hour and maintains the tables.
+    LAKEHOUSE_STREAMING = var.streaming ? "1" : "0"
   }
 }
 
@@ -186,6 +190,7 @@ module "api" {
   stream_arn                  = module.stream.stream_arn
   stream_kms_key_arn          = module.kms.key_arns["stream"]
   influxdb_url                = module.serving.influxdb_url
+  influxdb_port               = module.serving.influxdb_port
   influxdb_database           = module.serving.influxdb_database
   influxdb_user               = module.secrets.users["influxdb-portal"]
   opensearch_url              = module.serving.opensearch_url
@@ -225,6 +230,7 @@ module "trino" {
   lake_bucket_name         = module.lake.bucket_names["lake"]
   lake_bucket_arn          = module.lake.bucket_arns["lake"]
   lake_kms_key_arn         = module.kms.key_arns["data"]
+  catalog_kms_key_arn      = module.catalog.kms_key_arn
   catalog_arn              = module.catalog.catalog_arn
   database_arns            = module.catalog.database_arns
   table_arns               = module.catalog.table_arns

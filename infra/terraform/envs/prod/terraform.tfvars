@@ -19,16 +19,19 @@ shard_headroom         = 1.5
 
 delta_version     = "4.4.0"
 emr_release_label = "emr-spark-8.0.0"
-# The continuous job reads one Kinesis shard per task: 53 shards on 14 executors of 4 vCPU (56 cores), kept warm.
-# The ceiling leaves room for the hourly jobs and a backfill of several days next to it.
-emr_initial_executors = 14
+# The streaming job drains the stages (the hourly DAG checks and maintains). It sustains about 2,700 events/s per
+# vCPU (docs/performance.md: 5,400-6,900/s on 2 cores): the 35,000/s peak needs 13 vCPU, and the 5 warm executors
+# of 4 vCPU have 20. The ceiling leaves room for the hourly jobs and a backfill of several days beside it.
+streaming             = true
+emr_initial_executors = 5
 emr_max_vcpu          = 400
 emr_max_memory_gb     = 1600
+# The jars of pom.xml that EMR does not bring (it has Hadoop's S3A and the AWS SDK): Delta for Spark 4.1, its
+# DynamoDB log store, and the event validator.
 spark_jar_files = [
-  "delta-spark_2.13-4.4.0.jar",
+  "delta-spark_4.1_2.13-4.4.0.jar",
   "delta-storage-4.4.0.jar",
   "delta-storage-s3-dynamodb-4.4.0.jar",
-  "hadoop-aws-3.4.2.jar",
   "insights-validator.jar",
 ]
 

@@ -132,6 +132,11 @@ variable "mwaa_max_workers" {
   description = "MWAA workers at most."
 }
 
+variable "streaming" {
+  type        = bool
+  description = "Whether the streaming job (lakehouse run --trigger) drains the stages; the hourly DAG then only checks and maintains (LAKEHOUSE_STREAMING)."
+}
+
 variable "dags_start_date" {
   type        = string
   description = "LAKEHOUSE_DAGS_START_DATE: the first hour the hourly DAG runs for (the deployment day)."

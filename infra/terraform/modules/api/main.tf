@@ -4,8 +4,9 @@
 # Where the WAF goes: AWS WAF cannot be associated with an API Gateway HTTP API (only REST APIs, ALBs, CloudFront,
 # AppSync, ...). We keep the HTTP API (a third of a REST API's price per request, which matters at a billion events
 # a day, and its stage throttling is all the gateway has to do) and put the web ACL on the ALB, which every request
-# crosses. The rate-based rule counts by the client address API Gateway forwards in X-Forwarded-For: behind the VPC
-# link, the connection's own source is always API Gateway.
+# crosses. The rate-based rule counts by the client address API Gateway writes into X-Client-IP: behind the VPC link,
+# the connection's own source is always API Gateway, and X-Forwarded-For's first address (the one WAF reads) is
+# whatever the client sent in it.
 data "aws_region" "current" {}
 
 locals {
@@ -578,7 +579,7 @@ resource "aws_wafv2_web_acl" "api" {
         limit              = var.waf_requests_per_5_minutes
         aggregate_key_type = "FORWARDED_IP"
         forwarded_ip_config {
-          header_name       = "X-Forwarded-For"
+          header_name       = "X-Client-IP"
           fallback_behavior = "MATCH"
         }
       }
@@ -657,6 +658,11 @@ resource "aws_apigatewayv2_integration" "alb" {
 
   tls_config {
     server_name_to_verify = var.api_domain_name
+  }
+
+  # Overwritten, not appended: a client cannot choose the address WAF's rate limit counts it under.
+  request_parameters = {
+    "overwrite:header.X-Client-IP" = "$context.identity.sourceIp"
   }
 }
 

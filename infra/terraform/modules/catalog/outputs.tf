@@ -13,6 +13,11 @@ output "table_arns" {
   value       = [for database in aws_glue_catalog_database.layer : replace(database.arn, ":database/", ":table/")]
 }
 
+output "kms_key_arn" {
+  description = "The CMK the catalog's metadata is encrypted with: its readers need Decrypt, its writers Encrypt too."
+  value       = var.kms_key_arn
+}
+
 output "catalog_arn" {
   description = "ARN of the account's Glue Data Catalog (every Glue call names it too)."
   value       = local.catalog_arn

@@ -68,20 +68,29 @@ resource "aws_cloudwatch_metric_alarm" "gold_freshness" {
   ok_actions          = [aws_sns_topic.alerts.arn]
 }
 
+# From release 7.10 on, EMR Serverless publishes its job metrics with ApplicationName and JobName dimensions besides
+# ApplicationId, and no longer updates the ApplicationId-only series. An alarm on one exact dimension set would watch
+# a series that never moves; a Metrics Insights query sums every series of the application, whatever else it carries.
+locals {
+  spark_failed_jobs_query = "SELECT SUM(FailedJobs) FROM \"AWS/EMRServerless\" WHERE ApplicationId = '${var.spark_application_id}'"
+}
+
 resource "aws_cloudwatch_metric_alarm" "spark_failed_jobs" {
   alarm_name          = "${var.name}-spark-failed-jobs"
   alarm_description   = "A Spark job run failed on EMR Serverless"
-  namespace           = "AWS/EMRServerless"
-  metric_name         = "FailedJobs"
-  dimensions          = { ApplicationId = var.spark_application_id }
-  statistic           = "Sum"
-  period              = 300
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alerts.arn]
   ok_actions          = [aws_sns_topic.alerts.arn]
+
+  metric_query {
+    id          = "failed"
+    expression  = local.spark_failed_jobs_query
+    period      = 300
+    return_data = true
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "airflow_failed_tasks" {
@@ -247,7 +256,7 @@ locals {
     "Gold freshness (s)"        = [[var.metrics_namespace, "GoldFreshnessSeconds", { stat = "Maximum" }]]
     "Stream iterator age (ms)"  = [["AWS/Kinesis", "GetRecords.IteratorAgeMilliseconds", "StreamName", var.stream_name, { stat = "Maximum" }]]
     "Events in (records)"       = [["AWS/Kinesis", "IncomingRecords", "StreamName", var.stream_name, { stat = "Sum" }]]
-    "Spark jobs failed"         = [["AWS/EMRServerless", "FailedJobs", "ApplicationId", var.spark_application_id, { stat = "Sum" }]]
+    "Spark jobs failed"         = [[{ expression = local.spark_failed_jobs_query, id = "failed", label = "FailedJobs" }]]
     "API 5xx"                   = [["AWS/ApiGateway", "5xx", "ApiId", var.api_id, "Stage", var.api_stage, { stat = "Sum" }]]
     "API latency p99 (ms)"      = [["AWS/ApiGateway", "Latency", "ApiId", var.api_id, "Stage", var.api_stage, { stat = "p99" }]]
     "OpenSearch free storage"   = [["AWS/ES", "FreeStorageSpace", "DomainName", var.opensearch_domain_name, "ClientId", data.aws_caller_identity.current.account_id, { stat = "Minimum" }]]

@@ -73,7 +73,9 @@ resource "aws_secretsmanager_secret_version" "trino_shared_secret" {
   secret_string = random_password.trino_shared_secret.result
 }
 
-# Trino's password authenticator reads a file of user:bcrypt-hash lines; the Trino tasks get it from here.
+# Trino's password authenticator reads a file of user:bcrypt-hash lines; the Trino tasks get it from here. Trino takes
+# only hashes that start with $2y$, and random_password's bcrypt_hash starts with $2a$: the same algorithm, another
+# prefix (a `$` never occurs in a hash's salt or digest, so the replace touches the prefix only).
 resource "aws_secretsmanager_secret" "trino_password_file" {
   #checkov:skip=CKV2_AWS_57:derived from the Trino logins above; it changes when they do
   name                    = "${var.name}/trino-password-file"
@@ -85,6 +87,6 @@ resource "aws_secretsmanager_secret" "trino_password_file" {
 resource "aws_secretsmanager_secret_version" "trino_password_file" {
   secret_id = aws_secretsmanager_secret.trino_password_file.id
   secret_string = join("\n", [
-    for login in local.trino_logins : "${local.logins[login].user}:${random_password.login[login].bcrypt_hash}"
+    for login in local.trino_logins : "${local.logins[login].user}:${replace(random_password.login[login].bcrypt_hash, "$2a$", "$2y$")}"
   ])
 }

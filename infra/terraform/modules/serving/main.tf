@@ -54,7 +54,8 @@ resource "aws_vpc_security_group_ingress_rule" "opensearch" {
 }
 
 locals {
-  domain_name = "${var.name}-search"
+  # OpenSearch takes domain names of 28 characters at most: "merchant-insights-prod-search" would be 29.
+  domain_name = "${var.name}-os"
   # Audit and slow logs, and the engine's own errors, each to a log group of its own.
   opensearch_logs = ["AUDIT_LOGS", "INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS", "ES_APPLICATION_LOGS"]
   data_node_azs   = var.opensearch_zone_count
@@ -185,4 +186,11 @@ resource "aws_opensearch_domain" "this" {
   }
 
   depends_on = [aws_cloudwatch_log_resource_policy.opensearch]
+
+  lifecycle {
+    precondition {
+      condition     = length(local.domain_name) <= 28
+      error_message = "OpenSearch domain names are at most 28 characters: shorten the project or environment name."
+    }
+  }
 }

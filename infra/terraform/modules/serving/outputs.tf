@@ -3,6 +3,11 @@ output "influxdb_url" {
   value       = "https://${aws_timestreaminfluxdb_db_instance.this.endpoint}:${var.influxdb_port}"
 }
 
+output "influxdb_port" {
+  description = "The port InfluxDB's API listens on, for the clients' egress rules."
+  value       = var.influxdb_port
+}
+
 output "influxdb_database" {
   description = "LAKEHOUSE_INFLUXDB_DATABASE."
   value       = var.influxdb_database

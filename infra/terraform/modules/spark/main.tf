@@ -5,8 +5,9 @@ data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  region    = data.aws_region.current.region
-  artifacts = var.bucket_names["artifacts"]
+  region               = data.aws_region.current.region
+  artifacts            = var.bucket_names["artifacts"]
+  default_database_arn = replace(var.catalog_arn, ":catalog", ":database/default")
 }
 
 resource "aws_security_group" "spark" {
@@ -160,6 +161,21 @@ data "aws_iam_policy_document" "job" {
     resources = concat([var.catalog_arn], var.database_arns, [for tables in var.table_arns : "${tables}/*"])
   }
 
+  # With Glue as Spark's metastore (EMR Serverless's default), the session catalog looks up the `default` database
+  # when it starts (and creates it if the account has none), and a delta.`<path>` table is first looked up as
+  # database `delta`: a refused lookup fails the statement where a missing database falls back to the path.
+  statement {
+    sid       = "GlueSessionCatalogLookups"
+    actions   = ["glue:GetDatabase"]
+    resources = [var.catalog_arn, local.default_database_arn, replace(local.default_database_arn, "/default", "/delta")]
+  }
+
+  statement {
+    sid       = "GlueDefaultDatabase"
+    actions   = ["glue:CreateDatabase"]
+    resources = [var.catalog_arn, local.default_database_arn]
+  }
+
   statement {
     sid       = "DeltaLogStore"
     actions   = ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"]
@@ -256,6 +272,7 @@ locals {
     gold        = { file = "gold", arguments = [] }
     publish     = { file = "publish", arguments = [] }
     hour_checks = { file = "hour_checks", arguments = [] }
+    lag         = { file = "lag", arguments = [] }
     maintain    = { file = "maintain", arguments = [] }
     backfill    = { file = "backfill", arguments = [] }
   }

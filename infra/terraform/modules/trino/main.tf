@@ -147,6 +147,13 @@ data "aws_iam_policy_document" "task" {
     actions   = ["kms:Decrypt", "kms:DescribeKey"]
     resources = [var.lake_kms_key_arn]
   }
+  # The catalog's metadata is encrypted at rest: Glue decrypts it for reads and encrypts what the registry writes
+  # (schemas, table registrations, views) with the caller's own KMS permissions.
+  statement {
+    sid       = "EncryptedCatalog"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [var.catalog_kms_key_arn]
+  }
   statement {
     sid = "GlueMetastore"
     actions = [

@@ -95,6 +95,11 @@ variable "lake_kms_key_arn" {
   description = "The lake bucket's CMK."
 }
 
+variable "catalog_kms_key_arn" {
+  type        = string
+  description = "The CMK the Glue Data Catalog's metadata is encrypted with."
+}
+
 variable "catalog_arn" {
   type        = string
   description = "The account's Glue Data Catalog ARN."

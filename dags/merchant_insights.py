@@ -29,9 +29,9 @@ read when this file is parsed (it imports nothing heavy, so parsing stays fast):
 - LAKEHOUSE_ALERTS_FILE: where a stale hour is also written, one JSON line per alert (besides the task log).
 - LAKEHOUSE_STREAMING=1: a streaming job (`lakehouse run --trigger`) runs the stages and publishes, and reports the
   lag itself. Its checkpoints are the drains' own, so the hourly run leaves bronze, silver, gold, the publishes and
-  report_lag out and only checks the hour (the quarantine share of the records ingested in it, then its freshness)
-  and maintains the tables. That needs Delta's multi-writer log store on S3 (docs/deploy.md): maintenance commits
-  beside the streaming job.
+  report_lag out and only checks the hour (the quarantine share of the records ingested in it, then its freshness,
+  retried) and maintains the days two days closed. That needs Delta's multi-writer log store on S3
+  (docs/deploy.md): maintenance commits beside the streaming job. Any other value than 1 is off.
 - the pool `lakehouse_writes` with two slots (`airflow pools set lakehouse_writes 2 "lakehouse writers"`; `lakehouse
   airflow` creates it): an hourly run's writing tasks take one slot each, the backfill both.
 - LAKEHOUSE_WAREHOUSE on S3 (`s3a://...`): Delta commits there through its S3SingleDriverLogStore, which is safe for
@@ -65,7 +65,7 @@ READS_POOL = "default_pool"
 # On S3 one driver at a time may commit to a table (see above): the publishes then run one after the other.
 ON_S3 = os.environ.get("LAKEHOUSE_WAREHOUSE", "").startswith("s3a://")
 PUBLISH_POOL_SLOTS = WRITES_POOL_SLOTS if ON_S3 else 1
-STREAMING = os.environ.get("LAKEHOUSE_STREAMING", "") not in ("", "0")
+STREAMING = os.environ.get("LAKEHOUSE_STREAMING", "0") == "1"
 
 DEFAULT_ARGS = {
     "owner": "merchant-insights",
@@ -77,6 +77,12 @@ DEFAULT_ARGS = {
 
 # The hour a run covers, for a job's --date/--hour: always the run's data interval, never the clock.
 INTERVAL_HOUR = ["--date", "{{ data_interval_start.strftime('%Y-%m-%d') }}", "--hour", "{{ data_interval_start.hour }}"]
+
+MAINTAIN_BEFORE = (
+    "{{ (data_interval_end - macros.timedelta(days=2)).strftime('%Y-%m-%d') }}"
+    if STREAMING
+    else "{{ data_interval_end.strftime('%Y-%m-%d') }}"
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +104,23 @@ def lakehouse_job(task_id: str, job: str, args: list[str] | None = None, **task_
 def alert_stale_hour(context: dict) -> None:
     """on_failure_callback of the freshness check and of the hourly run (which fails when it has not ended an hour
     after its hour did): the seed's one-hour promise is broken for this hour."""
+    raise_alert(context, "merchant insights hour not published in time")
+
+
+def alert_quarantine_share(context: dict) -> None:
+    """on_failure_callback of the quarantine gate beside a streaming job, whose failure ends no run: gold is already
+    out, and a share over the gate is for people to look at."""
+    raise_alert(context, "merchant insights quarantined more of an hour's records than the gate allows")
+
+
+def raise_alert(context: dict, what: str) -> None:
+    """Log `what` as an ALERT line (a JSON object naming the DAG, the hour, the task and the reason), and append it
+    to LAKEHOUSE_ALERTS_FILE when set."""
     dag_run = context.get("dag_run")
     hour = context.get("data_interval_start") or dag_run.data_interval_start
     task = context.get("task_instance")
     alert = {
-        "alert": "merchant insights hour not published in time",
+        "alert": what,
         "dag_id": context["dag"].dag_id,
         "hour": hour.isoformat(),
         "task": task.task_id if task else None,
@@ -136,25 +154,35 @@ with DAG(
         "hour_checks",
         ["freshness", *INTERVAL_HOUR],
         pool=READS_POOL,
-        # Runs when the publishes have failed too: a stale hour must be reported, not skipped. No retries: nothing
-        # else runs in this run, and the next run cannot start before this one ends.
+        # Runs when the publishes have failed too: a stale hour must be reported, not skipped. No retries when the
+        # run drains: nothing else runs in it, and the next run cannot start before it ends. Beside a streaming job,
+        # retried: its last micro-batches of the hour may still be under way when the run starts.
         trigger_rule="all_done",
-        retries=0,
+        retries=3 if STREAMING else 0,
+        retry_delay=timedelta(minutes=5),
+        retry_exponential_backoff=False,
         on_failure_callback=alert_stale_hour,
     )
     # After the hour is out: compaction of the days before the run's interval end (the run of 23:00 compacts its
     # day) and a vacuum. It rewrites files the writers read, so it takes both slots: no backfill runs beside it.
+    # Beside a streaming job, which merges late events into their days as they come, only days two days closed are
+    # compacted: a compaction and a merge into the same day's files cannot both commit.
     maintain = lakehouse_job(
         "maintain",
         "maintain",
-        ["--before", "{{ data_interval_end.strftime('%Y-%m-%d') }}", "--vacuum"],
+        ["--before", MAINTAIN_BEFORE, "--vacuum"],
         pool_slots=WRITES_POOL_SLOTS,
     )
     if STREAMING:
-        # The streaming job has drained and published the hour by now: the gate checks the records ingested in it,
-        # and a share over it is an alert, as gold is already out.
+        # The streaming job drains and publishes the hour: the gate checks the records ingested in it, and a share
+        # over it is an alert, as gold is already out.
         quarantine_gate = lakehouse_job(
-            "quarantine_gate", "hour_checks", ["quarantine", *INTERVAL_HOUR], retries=0, pool=READS_POOL
+            "quarantine_gate",
+            "hour_checks",
+            ["quarantine", *INTERVAL_HOUR],
+            retries=0,
+            pool=READS_POOL,
+            on_failure_callback=alert_quarantine_share,
         )
         quarantine_gate >> freshness >> maintain
     else:
@@ -177,14 +205,11 @@ with DAG(
             lakehouse_job(f"publish_{sink}", "publish", ["--sinks", sink], pool_slots=PUBLISH_POOL_SLOTS)
             for sink in SINKS
         ]
-        # Also when gold or a stage before it failed: that is when the lag grows, and the alarm must see it.
+        # Also when gold or a stage before it failed: that is when the lag grows, and the alarm must see it. Before
+        # the freshness check, so that the run's state is the check's: a lag that could not be sent fails its own
+        # task, not the hour.
         report_lag = lakehouse_job("report_lag", "lag", pool=READS_POOL, trigger_rule="all_done", retries=1)
-        bronze >> silver >> quarantine_gate >> gold >> report_lag
-        if publishes:
-            gold >> publishes >> freshness
-        else:
-            gold >> freshness
-        freshness >> maintain
+        bronze >> silver >> quarantine_gate >> gold >> [*publishes, report_lag] >> freshness >> maintain
 
 with DAG(
     dag_id="merchant_insights_backfill",

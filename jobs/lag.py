@@ -4,8 +4,10 @@ The lag is how long after the end of gold's newest hour the newest bronze record
 after it): in seconds, `GoldFreshnessSeconds`. Caught up, it is 0 (the record that just arrived is counted in the
 hour under way); it grows by a second a second while records keep arriving and gold stands still. An hourly
 deployment sits between 0 and the delay of its run; past an hour, merchants' numbers are later than the design's
-promise, which is what the CloudWatch alarm of infra/terraform/modules/monitoring watches. Gold's hours later than
-the newest record (an event stamped by a clock running ahead) do not count: they would hide a stalled gold.
+promise, which is what the CloudWatch alarm of infra/terraform/modules/monitoring watches. Gold's hours that begin
+after the clock (an event stamped by a device clock running ahead) do not count: they would hide a stalled gold.
+Its blind spot is the hour itself: a gold that stalls at 10:05 reads 0 until 11:00, so the alarm at 3,600 s fires
+about two hours after the last record gold counted.
 
 It costs what arrived after gold's newest hour, never the table: bronze is read from that hour's date on, and Delta
 skips every file whose records all arrived before it (its statistics of `ingested_at`).
@@ -53,7 +55,9 @@ class MetricNotSent(RuntimeError):
 @dataclass(frozen=True)
 class Lag:
     gold_hour_end: datetime | None  # the end of gold's newest hour; None: gold has none yet
-    newest_bronze: datetime | None  # the newest record that arrived after it (any record, without a gold hour)
+    # When the newest record that arrived after that end did; None: none did. Without a gold hour, when any record
+    # arrived: only whether bronze has one matters then.
+    newest_bronze: datetime | None
 
     @property
     def seconds(self) -> float | None:
@@ -70,7 +74,8 @@ class Lag:
         end = f"gold's newest hour ends {self.gold_hour_end:%Y-%m-%d %H:%M} UTC"
         if self.newest_bronze is None:
             return f"lag: 0 s: {end}, and no bronze record arrived after it"
-        return f"lag: {self.seconds:,.0f} s: {end}, the newest bronze record arrived {self.newest_bronze:%H:%M:%S}"
+        arrived = f"{self.newest_bronze:%Y-%m-%d %H:%M:%S}"
+        return f"lag: {self.seconds:,.0f} s: {end}, the newest bronze record arrived {arrived}"
 
 
 def _epoch(column: str) -> F.Column:
@@ -92,18 +97,23 @@ def newest_gold_hour(spark: SparkSession, settings: Settings, now: datetime) -> 
     return None
 
 
-def newest_bronze_after(spark: SparkSession, settings: Settings, moment: datetime | None) -> datetime | None:
-    """When the newest bronze record that arrived after `moment` (any record, for None) arrived."""
+def newest_bronze_after(spark: SparkSession, settings: Settings, moment: datetime) -> datetime | None:
+    """When the newest bronze record that arrived after `moment` arrived."""
     bronze = read_table(spark, settings, BRONZE_EVENTS.name)
-    if moment is not None:
-        bronze = bronze.filter(F.col("ingest_date") >= F.lit(moment.date())).filter(F.col("ingested_at") > moment)
-    return _moment(single_row(bronze.agg(F.max(_epoch("ingested_at"))))[0])
+    after = bronze.filter(F.col("ingest_date") >= F.lit(moment.date())).filter(F.col("ingested_at") > moment)
+    return _moment(single_row(after.agg(F.max(_epoch("ingested_at"))))[0])
+
+
+def any_bronze_record(spark: SparkSession, settings: Settings) -> datetime | None:
+    """When some bronze record arrived, None for an empty bronze: one record read, not the table."""
+    found = read_table(spark, settings, BRONZE_EVENTS.name).select(_epoch("ingested_at")).limit(1).collect()
+    return _moment(found[0][0]) if found else None
 
 
 def measure(spark: SparkSession, settings: Settings, now: datetime | None = None) -> Lag:
     start = newest_gold_hour(spark, settings, now or datetime.now(UTC))
-    if start is None:  # a new deployment's: bronze is read whole, for its newest record
-        return Lag(None, newest_bronze_after(spark, settings, None))
+    if start is None:
+        return Lag(None, any_bronze_record(spark, settings))
     return Lag(start + HOUR, newest_bronze_after(spark, settings, start + HOUR))
 
 
@@ -112,9 +122,11 @@ def send(lag: Lag, namespace: str) -> None:
     alarm treats a missing value as a breach)."""
     if lag.seconds is None:
         return
-    cloudwatch = boto3.client("cloudwatch", config=CLOUDWATCH_CONFIG)
     datum = {"MetricName": METRIC, "Value": lag.seconds, "Unit": "Seconds", "Timestamp": datetime.now(UTC)}
     try:
+        # A session of its own: boto3's default one is not safe to share with the continuous run's other threads.
+        # Made inside the try: a missing region (NoRegionError) is CloudWatch not taking the metric too.
+        cloudwatch = boto3.session.Session().client("cloudwatch", config=CLOUDWATCH_CONFIG)
         cloudwatch.put_metric_data(Namespace=namespace, MetricData=[datum])
     except (BotoCoreError, ClientError) as error:
         raise MetricNotSent(f"CloudWatch did not take {namespace}/{METRIC}: {first_line(error)}") from error

@@ -3,8 +3,10 @@ the throughputs measured on this project (docs/performance.md) and AWS's on-dema
 published figure of AWS's Clickstream Analytics solution: about $153 per billion events for processing and
 modeling, $13-56 for ingestion.
 
-    .venv/bin/python scripts/cost_model.py                        (prod, 1 billion events a day)
+    .venv/bin/python scripts/cost_model.py                        (1 billion events a day)
     .venv/bin/python scripts/cost_model.py --events-per-request 10
+
+It prices prod (envs/prod): its instance types are the ones priced below.
 
 A model, not a bill: the prices below are us-east-1 list prices as last known (this machine reaches no price list;
 eu-west-1, prod's region, is within about 10% of them), without free tiers, savings plans or reserved capacity.
@@ -27,7 +29,7 @@ GB = 1e9
 PRICE = {
     "api_gateway_http_per_million": 1.00,  # HTTP API, first 300 M a month ($0.90 after), per 512 KB request unit
     "waf_per_million_requests": 0.60,
-    "waf_acl_and_rules_per_month": 5.0 + 6 * 1.0,  # the web ACL and its six rules
+    "waf_acl_and_rules_per_month": 5.0 + 4 * 1.0,  # the web ACL and its four rules
     "alb_per_hour": 0.0225,
     "alb_per_lcu_hour": 0.008,  # an LCU is 1 GB processed an hour, among other dimensions
     "fargate_per_vcpu_hour": 0.04048,
@@ -44,7 +46,7 @@ PRICE = {
     "dynamodb_per_million_writes": 0.625,  # on-demand write request units
     "mwaa_medium_per_hour": 0.74,
     "mwaa_small_per_hour": 0.49,
-    "mwaa_extra_worker_per_hour": 0.22,  # mw1.medium workers beyond the one included
+    "mwaa_extra_worker_per_hour": 0.11,  # mw1.medium workers beyond the one included
     "opensearch_r7g_large_per_hour": 0.167,
     "opensearch_m7g_large_per_hour": 0.136,
     "opensearch_gp3_per_gb_month": 0.122,
@@ -84,7 +86,7 @@ def shard_count(values: dict) -> int:
     return int(evaluate(expression(stream_locals["shard_count"]), values, stream_locals))
 
 
-def costs(values: dict, events_per_day: float, events_per_request: float, trigger_seconds: float) -> list[Cost]:
+def costs(values: dict, events_per_day: float, events_per_request: float) -> list[Cost]:
     per_second = events_per_day / 86_400
     peak = float(values["peak_events_per_second"])
     event_bytes = float(values["event_size_bytes"])
@@ -101,6 +103,7 @@ def costs(values: dict, events_per_day: float, events_per_request: float, trigge
         PRICE["emr_serverless_per_vcpu_hour"] + worker_gb / worker_vcpu * PRICE["emr_serverless_per_gb_hour"]
     )
     stored_gb = events_per_day * event_bytes * STORED_BYTES_PER_EVENT_BYTE / GB
+    trigger_seconds = float(module_default("spark", "streaming_trigger").removesuffix(" seconds"))
     micro_batches = 86_400 / trigger_seconds
     opensearch_nodes = int(values["opensearch_instance_count"])
     influx_instances = 2 if values["influxdb_multi_az"] else 1
@@ -233,17 +236,25 @@ def costs(values: dict, events_per_day: float, events_per_request: float, trigge
     ]
 
 
+def positive_number(text: str) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        number = 0.0
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cost_model", description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--env", default="prod", choices=("dev", "prod"), help="whose tfvars size the deployment")
-    parser.add_argument("--events-per-day", type=float, default=1e9)
-    parser.add_argument("--events-per-request", type=float, default=50, help="events a store sends per request")
-    parser.add_argument("--trigger-seconds", type=float, default=30, help="the streaming job's micro-batch interval")
+    parser.add_argument("--events-per-day", type=positive_number, default=1e9)
+    parser.add_argument("--events-per-request", type=positive_number, default=50, help="events a store sends at once")
     args = parser.parse_args(argv)
 
-    items = costs(tfvars(args.env), args.events_per_day, args.events_per_request, args.trigger_seconds)
+    items = costs(tfvars("prod"), args.events_per_day, args.events_per_request)
     scale = 1e9 / args.events_per_day
-    print(f"{args.env}, {args.events_per_day:,.0f} events a day, {args.events_per_request:,.0f} events a request")
+    print(f"prod, {args.events_per_day:,.0f} events a day, {args.events_per_request:,.0f} events a request")
     print(f"{'':<10} {'':<40} {'$ a day':>9} {'$ per B':>9}  assumes")
     for cost in items:
         print(f"{cost.group:<10} {cost.item:<40} {cost.per_day:>9,.2f} {cost.per_day * scale:>9,.2f}  {cost.assumes}")

@@ -202,11 +202,13 @@ def settings_from(args: argparse.Namespace, env: Mapping[str, str] | None = None
     metrics_namespace = pick("metrics_namespace")
     # CloudWatch's rule for namespaces; AWS/ is reserved for AWS's own services.
     if metrics_namespace and (
-        not re.fullmatch(r"[0-9A-Za-z.\-_/#:]{1,255}", metrics_namespace) or metrics_namespace.startswith("AWS/")
+        not re.fullmatch(r"[0-9A-Za-z.\-_/#: ]{1,255}", metrics_namespace)
+        or not metrics_namespace.strip()
+        or metrics_namespace.startswith("AWS/")
     ):
         raise UsageError(
-            f"LAKEHOUSE_METRICS_NAMESPACE must be a CloudWatch namespace (letters, digits, . - _ / # :, not AWS/...),"
-            f" got {metrics_namespace!r}"
+            "LAKEHOUSE_METRICS_NAMESPACE must be a CloudWatch namespace (letters, digits, spaces and . - _ / # :,"
+            f" not AWS/...), got {metrics_namespace!r}"
         )
     conversion_basis = pick("conversion_basis")
     if conversion_basis not in CONVERSION_BASES:

@@ -45,7 +45,7 @@ def cloudwatch(monkeypatch) -> Iterator[str]:
 
 def sent_values(endpoint: str) -> list[float]:
     """Every GoldFreshnessSeconds value CloudWatch holds for the namespace, read back over its API."""
-    client = boto3.client("cloudwatch", endpoint_url=endpoint)
+    client = boto3.session.Session().client("cloudwatch", endpoint_url=endpoint)
     now = datetime.now(UTC)
     answer = client.get_metric_data(
         MetricDataQueries=[
@@ -84,10 +84,16 @@ def test_lakehouse_lag_sends_the_lag_to_cloudwatch(lagging, cloudwatch, mains_us
     assert sent_values(cloudwatch) == [1800.0]
 
 
-def test_a_cloudwatch_that_does_not_answer_fails_the_command_in_one_line(
-    lagging, cloudwatch, mains_use_this_session, monkeypatch, capsys
+@pytest.mark.parametrize("fault", ["nothing listens", "no region"])
+def test_a_cloudwatch_that_cannot_be_reached_fails_the_command_in_one_line(
+    fault, lagging, cloudwatch, mains_use_this_session, monkeypatch, capsys, tmp_path
 ):
-    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    if fault == "nothing listens":
+        monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH", f"http://127.0.0.1:{free_port()}")
+    else:
+        for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+            monkeypatch.delenv(variable, raising=False)
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     assert lag.main(["--warehouse", lagging.warehouse, "--checkpoints", lagging.checkpoints]) == 1
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith(f"lakehouse lag: failed: MetricNotSent: CloudWatch did not take {NAMESPACE}/")
@@ -117,6 +123,7 @@ def test_the_continuous_reporter_rides_out_an_outage_and_says_so_once(spark, lag
     finally:
         stop.set()
         reporter.join(30)
+    assert not reporter.is_alive(), "the reporter did not stop"
     # One line for the outage, however many attempts failed in it.
     assert output().count("lag: not reported, tried again every minute: ") == 1
     assert output().count("lag: reported again") == 1

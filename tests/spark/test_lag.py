@@ -53,7 +53,8 @@ def test_the_lag_is_the_time_bronze_has_had_records_past_gold_s_newest_hour(spar
     behind = lag.measure(spark, settings, NOW)
     assert behind.seconds == 90 * 60 + 15
     assert behind.line() == (
-        "lag: 5,415 s: gold's newest hour ends 2026-11-23 13:00 UTC, the newest bronze record arrived 14:30:15"
+        "lag: 5,415 s: gold's newest hour ends 2026-11-23 13:00 UTC,"
+        " the newest bronze record arrived 2026-11-23 14:30:15"
     )
 
 

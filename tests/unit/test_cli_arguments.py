@@ -5,6 +5,7 @@ one case runs the installed console script, which is what users type."""
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from jobs import cli
+from jobs.runtime.settings import settings_from
 
 
 def exit_status(args: list[str]) -> int:
@@ -94,10 +96,15 @@ def test_generator_is_deterministic_per_seed(tmp_path, monkeypatch):
     assert (tmp_path / "c" / files_a[0].name.replace("-s5", "-s6")).read_bytes() != files_a[0].read_bytes()
 
 
-@pytest.mark.parametrize("namespace", ["AWS/Kinesis", "merchant insights", "x" * 256])
+@pytest.mark.parametrize("namespace", ["AWS/Kinesis", "merchant\tinsights", "march\u00e9", "   ", "x" * 256])
 def test_a_namespace_cloudwatch_would_refuse_exits_2_before_spark_starts(namespace, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LAKEHOUSE_METRICS_NAMESPACE", namespace)
     assert exit_status(["lag"]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert "LAKEHOUSE_METRICS_NAMESPACE must be a CloudWatch namespace" in line
+
+
+def test_a_namespace_with_spaces_is_one_cloudwatch_takes(tmp_path):
+    env = {"LAKEHOUSE_WAREHOUSE": str(tmp_path), "LAKEHOUSE_METRICS_NAMESPACE": "Merchant Insights/prod"}
+    assert settings_from(argparse.Namespace(), env).metrics_namespace == "Merchant Insights/prod"

@@ -16,6 +16,7 @@ import hcl2
 import pytest
 
 from jobs.devtools.terraform import ENVS, MODULES, TERRAFORM, evaluate, expression, locals_of, unquote
+from jobs.lag import CONTINUOUS_INTERVAL_SECONDS
 from jobs.lag import METRIC as FRESHNESS_METRIC
 
 SHARD_RECORDS_PER_SECOND = 1000
@@ -299,6 +300,17 @@ def test_the_freshness_alarm_watches_the_metric_the_pipeline_sends(parsed):
     threshold = re.fullmatch(r"var\.(\w+)", expression(alarm["threshold"]))
     assert threshold
     assert labelled(documents, "variable")[threshold.group(1)]["default"] == DESIGN_FRESHNESS_SECONDS
+
+    # Each period holds a value even when one report comes late, sent every minute by the streaming job or every hour
+    # by the DAG; else a healthy deployment reads as silent, which the alarm takes for a breach.
+    for env in ENVS:
+        call = labelled(env_documents(parsed, env), "module")["monitoring"]
+        every = re.fullmatch(r"var\.streaming \? (\d+) : (\d+)", expression(call["freshness_report_seconds"]))
+        assert every, "the report interval follows whether the streaming job runs"
+        assert (int(every.group(1)), int(every.group(2))) == (CONTINUOUS_INTERVAL_SECONDS, 3600)
+        report = int(every.group(1) if tfvars(parsed, env)["streaming"] else every.group(2))
+        period = evaluate(expression(alarm["period"]), {"freshness_report_seconds": report}, {})
+        assert period >= 2 * report, (env, period, report)
 
     # The jobs send the metric to the namespace the alarm watches.
     for env in ENVS:

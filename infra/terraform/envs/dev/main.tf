@@ -253,6 +253,7 @@ module "monitoring" {
   alert_emails                   = var.alert_emails
   stream_name                    = module.stream.stream_name
   metrics_namespace              = var.metrics_namespace
+  freshness_report_seconds       = var.streaming ? 60 : 3600
   spark_application_id           = module.spark.application_id
   airflow_environment_name       = module.orchestration.environment_name
   api_id                         = module.api.api_id

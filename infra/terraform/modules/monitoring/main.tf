@@ -59,7 +59,8 @@ resource "aws_cloudwatch_metric_alarm" "gold_freshness" {
   namespace           = var.metrics_namespace
   metric_name         = "GoldFreshnessSeconds"
   statistic           = "Maximum"
-  period              = 300
+  # A period holds a value even when one report comes late: else a healthy hourly deployment would read as silent.
+  period              = max(300, 2 * var.freshness_report_seconds)
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.freshness_threshold_seconds

@@ -30,6 +30,15 @@ variable "metrics_namespace" {
   description = "The CloudWatch namespace the pipeline sends GoldFreshnessSeconds to (LAKEHOUSE_METRICS_NAMESPACE)."
 }
 
+variable "freshness_report_seconds" {
+  type        = number
+  description = "How often the pipeline sends GoldFreshnessSeconds: 60 from the streaming job, 3600 from the hourly DAG's report_lag."
+  validation {
+    condition     = var.freshness_report_seconds >= 60 && var.freshness_report_seconds % 60 == 0
+    error_message = "A whole number of minutes."
+  }
+}
+
 variable "freshness_threshold_seconds" {
   type        = number
   description = "Alarm when published gold is older than this: the design's one hour."

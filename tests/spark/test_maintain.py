@@ -15,10 +15,15 @@ from testkit import lakehouses
 
 LAST_DAY = date(2026, 11, 23)  # the small lakehouse's events and landings end on it
 FILES = 6  # files per table and day before compaction
-# Bronze, quarantine and ops rows are dated by when the small lakehouse was built (today): a day after it, and far
-# enough back to reach the events' first day, closes every day of every table.
-TOMORROW = datetime.now(UTC).date() + timedelta(days=1)
-EVERY_DAY = (TOMORROW - date(2026, 11, 20)).days
+FIRST_DAY = date(2026, 11, 20)  # the small lakehouse's first event day
+
+
+def every_closed_day() -> dict:
+    """`maintain`'s arguments that close every day of every table: bronze, quarantine and ops rows are dated by when
+    the small lakehouse was built, so up to tomorrow, and back to the events' first day. Read at the call, not at
+    import: a run that crosses midnight builds the lakehouse after the import's tomorrow has become today."""
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    return {"before": tomorrow, "days": (tomorrow - FIRST_DAY).days}
 
 
 def rows(spark, settings, name: str) -> list:
@@ -59,7 +64,7 @@ def test_closed_days_are_compacted_to_one_file_each_with_the_same_rows_and_nothi
     gold_versions = {name: table_version(spark, fragmented, name) for name in GOLD_TABLES}
     assert max(files_per_partition(spark, fragmented, "silver.events").values()) == FILES
 
-    done = maintain.maintain(spark, fragmented, before=TOMORROW, days=EVERY_DAY)
+    done = maintain.maintain(spark, fragmented, **every_closed_day())
 
     by_table = {outcome.table: outcome for outcome in done}
     for name in ("bronze.events", "silver.events", "gold.merchant_hourly", "ops.batch_health"):
@@ -75,7 +80,7 @@ def test_closed_days_are_compacted_to_one_file_each_with_the_same_rows_and_nothi
         )
 
     # A rerun finds nothing left to compact.
-    again = maintain.maintain(spark, fragmented, before=TOMORROW, days=EVERY_DAY)
+    again = maintain.maintain(spark, fragmented, **every_closed_day())
     assert [(o.files_removed, o.files_added) for o in again] == [(0, 0)] * len(TABLES)
 
 
@@ -91,11 +96,11 @@ def test_vacuum_keeps_the_retention_window_readable_and_deletes_what_left_before
     name = "silver.events"
     version = table_version(spark, fragmented_silver, name)
     old = sorted(read_table_version(spark, fragmented_silver, name, version).collect(), key=repr)
-    maintain.maintain(spark, fragmented_silver, before=TOMORROW, days=EVERY_DAY, tables=[name])
+    maintain.maintain(spark, fragmented_silver, **every_closed_day(), tables=[name])
 
     # The default retention: the files the compaction replaced left minutes ago, so they stay, and so does the past.
     [kept] = maintain.maintain(
-        spark, fragmented_silver, TOMORROW, EVERY_DAY, tables=[name], retain_hours=maintain.RETENTION_HOURS
+        spark, fragmented_silver, **every_closed_day(), tables=[name], retain_hours=maintain.RETENTION_HOURS
     )
     assert kept.files_vacuumed == 0
     assert sorted(read_table_version(spark, fragmented_silver, name, version).collect(), key=repr) == old

@@ -19,7 +19,7 @@ from jobs.services.base import free_port
 from jobs.storage.delta import ensure_tables
 from jobs.storage.tables import BRONZE_EVENTS, MERCHANT_HOURLY
 from testkit.events import event
-from testkit.lakehouses import land
+from testkit.lakehouses import gold_hours, land
 
 NAMESPACE = "MerchantInsights/test"
 
@@ -69,11 +69,7 @@ def lagging(spark, settings):
     """A lakehouse whose gold's newest hour ended 30 minutes before its newest bronze record arrived."""
     ensure_tables(spark, settings, [BRONZE_EVENTS.name, MERCHANT_HOURLY.name])
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
-    row = spark.createDataFrame([("m-1", hour, hour.date())], "merchant_id string, hour_start timestamp, date date")
-    columns = [
-        name if name in row.columns else f"CAST(NULL AS {kind}) AS {name}" for name, kind in MERCHANT_HOURLY.columns
-    ]
-    row.selectExpr(*columns).write.format("delta").mode("append").save(settings.table_path(MERCHANT_HOURLY.name))
+    gold_hours(spark, settings, hour)
     land(spark, settings, [event()], ingested_at=hour + timedelta(minutes=90))
     return settings
 

@@ -6,28 +6,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pyspark.sql import functions as F
-
 from jobs import lag
 from jobs.storage.delta import ensure_tables
 from jobs.storage.tables import BRONZE_EVENTS, MERCHANT_HOURLY
 from testkit.events import event
-from testkit.lakehouses import land
+from testkit.lakehouses import gold_hours, land
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-
-
-def gold_hours(spark, settings, *starts: datetime) -> None:
-    """Rows of gold.merchant_hourly for these hours (their metrics left empty: the lag reads only the hours)."""
-    rows = spark.createDataFrame(
-        [(f"m-{n}", start, start.date()) for n, start in enumerate(starts)],
-        "merchant_id string, hour_start timestamp, date date",
-    )
-    columns = [
-        F.col(name) if name in rows.columns else F.lit(None).cast(kind).alias(name)
-        for name, kind in MERCHANT_HOURLY.columns
-    ]
-    rows.select(columns).write.format("delta").mode("append").save(settings.table_path(MERCHANT_HOURLY.name))
 
 
 def arrived(spark, settings, *moments: datetime) -> None:

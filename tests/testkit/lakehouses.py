@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from jobs import pipeline
 from jobs.devtools.generate import write_hour_files
@@ -23,7 +24,7 @@ from jobs.runtime.progress import StageReport
 from jobs.runtime.settings import Settings
 from jobs.services.s3 import BUCKET
 from jobs.sources import FileSource
-from jobs.storage.tables import BRONZE_EVENTS
+from jobs.storage.tables import BRONZE_EVENTS, MERCHANT_HOURLY
 from testkit.events import bronze_records
 
 # 30 merchants over three hours across midnight: two dates, several currencies and channels, schema versions 1 and
@@ -90,3 +91,17 @@ def land(spark: SparkSession, settings: Settings, payloads: list[str | dict], in
     file = f"landed-{ingested_at:%Y%m%d%H%M%S%f}.jsonl"
     records = bronze_records(spark, [p if isinstance(p, str) else json.dumps(p) for p in payloads], ingested_at, file)
     records.write.format("delta").mode("append").save(settings.table_path(BRONZE_EVENTS.name))
+
+
+def gold_hours(spark: SparkSession, settings: Settings, *starts: datetime) -> None:
+    """Rows of gold.merchant_hourly for these hours, a merchant each, their metrics empty: for what reads only the
+    hours (the lag)."""
+    rows = spark.createDataFrame(
+        [(f"m-{n}", start, start.date()) for n, start in enumerate(starts)],
+        "merchant_id string, hour_start timestamp, date date",
+    )
+    columns = [
+        F.col(name) if name in rows.columns else F.lit(None).cast(kind).alias(name)
+        for name, kind in MERCHANT_HOURLY.columns
+    ]
+    rows.select(columns).write.format("delta").mode("append").save(settings.table_path(MERCHANT_HOURLY.name))

@@ -12,10 +12,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import hcl2
 import pytest
 
-from jobs.devtools.terraform import ENVS, MODULES, TERRAFORM, evaluate, expression, locals_of, unquote
+from jobs.devtools.terraform import ENVS, MODULES, TERRAFORM, evaluate, expression, load, locals_of, tfvars, unquote
 from jobs.lag import CONTINUOUS_INTERVAL_SECONDS
 from jobs.lag import METRIC as FRESHNESS_METRIC
 
@@ -33,11 +32,10 @@ def parsed() -> dict[Path, dict]:
     """Every .tf and .tfvars file, parsed once; a file that does not parse maps to its error."""
     files = {}
     for path in sorted([*TERRAFORM.rglob("*.tf"), *TERRAFORM.rglob("*.tfvars")]):
-        with path.open() as handle:
-            try:
-                files[path] = hcl2.load(handle)
-            except Exception as error:
-                files[path] = error
+        try:
+            files[path] = load(path)
+        except Exception as error:
+            files[path] = error
     return files
 
 
@@ -78,15 +76,6 @@ def env_documents(parsed: dict[Path, dict], env: str) -> list[dict]:
     return files_under(parsed, TERRAFORM / "envs" / env)
 
 
-def tfvars(parsed: dict[Path, dict], env: str) -> dict:
-    """The environment's settings; the parser's own entries (__comments__) are none of them."""
-    return {
-        key: unquote(value)
-        for key, value in parsed[TERRAFORM / "envs" / env / "terraform.tfvars"].items()
-        if not key.startswith("__")
-    }
-
-
 def references(value, address: str) -> bool:
     """Whether an expression names a resource address (aws_s3_bucket.logs, aws_s3_bucket.data[...])."""
     return re.search(rf"\b{re.escape(address)}(\.|\[)", str(value)) is not None
@@ -114,7 +103,7 @@ def module_inputs(parsed: dict[Path, dict], env: str, module: str) -> dict:
         for body in labelled(env_documents(parsed, env), "module").values()
         if unquote(body["source"]).endswith(f"/{module}")
     )
-    settings = tfvars(parsed, env)
+    settings = tfvars(env)
     for argument, value in call.items():
         match = re.fullmatch(r"var\.(\w+)", expression(value))
         if match:
@@ -308,7 +297,7 @@ def test_the_freshness_alarm_watches_the_metric_the_pipeline_sends(parsed):
         every = re.fullmatch(r"var\.streaming \? (\d+) : (\d+)", expression(call["freshness_report_seconds"]))
         assert every, "the report interval follows whether the streaming job runs"
         assert (int(every.group(1)), int(every.group(2))) == (CONTINUOUS_INTERVAL_SECONDS, 3600)
-        report = int(every.group(1) if tfvars(parsed, env)["streaming"] else every.group(2))
+        report = int(every.group(1) if tfvars(env)["streaming"] else every.group(2))
         period = evaluate(expression(alarm["period"]), {"freshness_report_seconds": report}, {})
         assert period >= 2 * report, (env, period, report)
 
@@ -431,7 +420,7 @@ def module_call_problems(parsed: dict[Path, dict], env: str) -> list[str]:
 def tfvars_problems(parsed: dict[Path, dict], env: str) -> list[str]:
     """terraform.tfvars against the environment's variables: none unknown, every one without a default set."""
     declared = labelled(configuration_documents(parsed, TERRAFORM / "envs" / env), "variable")
-    settings = set(tfvars(parsed, env))
+    settings = set(tfvars(env))
     problems = [
         f"envs/{env}/terraform.tfvars sets {name}, which is not a declared variable"
         for name in sorted(settings - set(declared))

@@ -212,14 +212,14 @@ test: setup lint terraform-check ## lint, type check, checkov, and every test ti
 test-fast: setup-core ## the unit and spark tiers: no service, no download beyond setup-core
 	$(BIN)/pytest tests/unit tests/spark
 
-test-slow: setup ## the slow tier alone: the Kafka kill drill (on S3), a sink stopped mid-publish, the portal fuzz
+test-slow: setup ## the slow tier alone: a sink stopped mid-publish, the portal fuzz
 	$(BIN)/pytest tests/slow
 
-test-heavy: setup ## not in make test: the 2 GiB file, the fuzz campaign, the DAG run, backfill, outage, Kinesis kill
+test-heavy: setup ## not in make test: the 2 GiB file, the fuzz campaign, the DAG run, backfill, outage, kill drills
 	$(BIN)/pytest tests/heavy
 
 test-kill: setup ## only the kill drills, with their kill log on the console
-	$(BIN)/pytest -m kill -s tests/slow tests/heavy
+	$(BIN)/pytest -m kill -s tests/heavy
 
 # Offline: no provider, no registry (docs/deploy.md). The property tests are tests/unit/test_terraform.py.
 terraform-check: $(CHECKOV_VENV)/.installed ## checkov over infra/terraform: zero failed checks, every skip justified

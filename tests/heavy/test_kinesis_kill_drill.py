@@ -1,4 +1,4 @@
-"""Kill drill from Kinesis on the local disk (tests/slow/test_kill_drills.py has the one from Kafka on S3): its cold
+"""Kill drill from Kinesis on the local disk (test_kafka_kill_drill_on_s3.py has the one from Kafka on S3): its cold
 JVM costs a minute and a half, so it runs in the heavy tier and in `make test-kill`."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The lakehouse on S3: the same events through the same pipeline with warehouse and checkpoints on a real S3 server
 (s3proxy on loopback, through Hadoop's S3A) give the same tables as on the local disk; quality results, the report
 and a backfill run there too. Trino over these S3 tables: tests/integration/test_trino.py; a stream killed on S3:
-tests/slow/test_kill_drills.py."""
+tests/heavy/test_kafka_kill_drill_on_s3.py."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The kill drill shared by the slow tier (Kafka, its warehouse on S3) and the heavy tier (Kinesis): the records are
+"""The kill drill of the heavy tier, from Kafka (its warehouse on S3) and from Kinesis: the records are
 sent, the continuous pipeline is SIGKILLed (driver and JVM) at a random moment, and a restart from its checkpoints
 lands every record exactly once."""
 

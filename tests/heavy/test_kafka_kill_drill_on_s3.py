@@ -1,7 +1,7 @@
 """Kill drill: SIGKILL of the continuously running pipeline (driver and JVM) at a random moment loses and doubles
 nothing once it restarts from its checkpoints, here from Kafka with the warehouse and checkpoints on S3 (the local S3
-server). One kill (a cold JVM costs about a minute on these two cores); the Kinesis drill is in the heavy tier
-(tests/heavy/test_kinesis_kill_drill.py), and `make chaos` runs twenty."""
+server). One kill: a cold JVM costs about a minute and a half on these two cores, so the drills are in the heavy tier
+(`make test-kill` runs them alone; test_kinesis_kill_drill.py has Kinesis's), and `make chaos` runs twenty."""
 
 from __future__ import annotations
 
